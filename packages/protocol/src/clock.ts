@@ -1,0 +1,64 @@
+/**
+ * Time as a dependency (STYLE.md R6). The interface and the manual clock for tests live here, in the
+ * pure package, so every daemon (awd included) shares them; the real clock is built at the edge.
+ */
+
+/** Opaque handle of a scheduled callback. */
+export type TimerHandle = unknown;
+
+export interface Clock {
+  /** Monotonic milliseconds. */
+  now(): number;
+  setTimeout(fn: () => void, delayMs: number): TimerHandle;
+  clearTimeout(handle: TimerHandle): void;
+}
+
+/** A clock that moves only when told to: timers fire inside advance(), in deadline order (FIFO on ties). */
+export class ManualClock implements Clock {
+  #now: number;
+  #nextId = 0;
+  readonly #timers = new Map<number, { readonly at: number; readonly fn: () => void }>();
+
+  constructor(startMs = 0) {
+    this.#now = startMs;
+  }
+
+  now(): number {
+    return this.#now;
+  }
+
+  /** Timers scheduled and not yet fired or cleared: assert 0 after close to catch leaks. */
+  get pendingTimers(): number {
+    return this.#timers.size;
+  }
+
+  setTimeout(fn: () => void, delayMs: number): TimerHandle {
+    const id = ++this.#nextId;
+    this.#timers.set(id, { at: this.#now + Math.max(0, delayMs), fn });
+    return id;
+  }
+
+  clearTimeout(handle: TimerHandle): void {
+    if (typeof handle === 'number') this.#timers.delete(handle);
+  }
+
+  /** Moves time forward by `ms`, firing due timers in order, including ones they schedule. */
+  advance(ms: number): void {
+    const target = this.#now + ms;
+    for (;;) {
+      let dueId: number | undefined;
+      let due: { readonly at: number; readonly fn: () => void } | undefined;
+      for (const [id, timer] of this.#timers) {
+        if (timer.at <= target && (due === undefined || timer.at < due.at)) {
+          dueId = id;
+          due = timer;
+        }
+      }
+      if (dueId === undefined || due === undefined) break;
+      this.#timers.delete(dueId);
+      this.#now = due.at;
+      due.fn();
+    }
+    this.#now = target;
+  }
+}

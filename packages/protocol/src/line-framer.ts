@@ -1,0 +1,81 @@
+/**
+ * Splits a byte stream into `\n`-delimited lines with one carry buffer per connection (daemons §1.4
+ * "Reimplementation guidance"). A line split over any number of chunks is reassembled; a line longer
+ * than MAX_MESSAGE_BYTES is discarded up to its next newline. The carry never exceeds the limit.
+ * It never throws. (The original dropped reads under 32 bytes and lost split messages: bugs, not rules.)
+ */
+import { MAX_MESSAGE_BYTES } from './constants.js';
+
+const NEWLINE = 0x0a;
+
+/** One result of framing: a complete line, or the notice that an over-long line was dropped. */
+export type FramedLine =
+  | { readonly kind: 'line'; readonly text: string }
+  | { readonly kind: 'too-long'; readonly droppedBytes: number };
+
+export class LineFramer {
+  readonly maxLineBytes: number;
+  #carry: Buffer = Buffer.alloc(0);
+  /** Bytes of the current over-long line dropped so far; -1 when not discarding. */
+  #discarded = -1;
+
+  constructor(maxLineBytes: number = MAX_MESSAGE_BYTES) {
+    this.maxLineBytes = maxLineBytes;
+  }
+
+  /** Bytes held for an incomplete line (never more than maxLineBytes). */
+  get carryBytes(): number {
+    return this.#carry.length;
+  }
+
+  /** Feeds one chunk; returns every complete line (empty and blank lines skipped) in order. */
+  push(chunk: Uint8Array): FramedLine[] {
+    const out: FramedLine[] = [];
+    let start = 0;
+    for (;;) {
+      const nl = chunk.indexOf(NEWLINE, start);
+      if (nl === -1) break;
+      this.#finishLine(chunk.subarray(start, nl), out);
+      start = nl + 1;
+    }
+    this.#keep(chunk.subarray(start), out);
+    return out;
+  }
+
+  /** Drops any partial line (on disconnect). */
+  reset(): void {
+    this.#carry = Buffer.alloc(0);
+    this.#discarded = -1;
+  }
+
+  #finishLine(tail: Uint8Array, out: FramedLine[]): void {
+    if (this.#discarded >= 0) {
+      out.push({ kind: 'too-long', droppedBytes: this.#discarded + tail.length });
+      this.#discarded = -1;
+      return;
+    }
+    const total = this.#carry.length + tail.length;
+    if (total > this.maxLineBytes) {
+      out.push({ kind: 'too-long', droppedBytes: total });
+    } else {
+      const line = this.#carry.length === 0 ? Buffer.from(tail) : Buffer.concat([this.#carry, tail]);
+      const text = line.toString('utf8').trim();
+      if (text.length > 0) out.push({ kind: 'line', text });
+    }
+    this.#carry = Buffer.alloc(0);
+  }
+
+  #keep(rest: Uint8Array, _out: FramedLine[]): void {
+    if (rest.length === 0) return;
+    if (this.#discarded >= 0) {
+      this.#discarded += rest.length;
+      return;
+    }
+    if (this.#carry.length + rest.length > this.maxLineBytes) {
+      this.#discarded = this.#carry.length + rest.length;   // start discarding up to the next newline
+      this.#carry = Buffer.alloc(0);
+      return;
+    }
+    this.#carry = Buffer.concat([this.#carry, rest]);
+  }
+}
