@@ -16,3 +16,4 @@ export * from './clock.js';
 export * from './backoff.js';
 export * from './channel-name.js';
 export * from './peer-api.js';
+export * from './vim-api.js';
