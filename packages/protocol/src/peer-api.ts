@@ -130,8 +130,13 @@ export type PeerEventKind = PeerEvent['kind'];
 export const EventBatchSchema = z.object({ events: z.array(PeerEventSchema).min(1).max(MAX_EVENTS_PER_BATCH) });
 export type EventBatch = z.infer<typeof EventBatchSchema>;
 
-/** Reply to POST /v1/events: the ids taken (new or repeated). A sender drops exactly these from its outbox. */
-export const EventAckSchema = z.object({ acked: z.array(z.string()) });
+/**
+ * Reply to POST /v1/events: the ids taken (new or repeated). A sender drops exactly these from its outbox.
+ * `reannounce` (optional, added by guest-agent): true when the agent has no server-ready on record for the
+ * sending hostname (e.g. after an agent restart or controller swact); the server should queue a new
+ * `server-ready` event, exactly as on POST /v1/announce.
+ */
+export const EventAckSchema = z.object({ acked: z.array(z.string()), reannounce: z.boolean().optional() });
 export type EventAck = z.infer<typeof EventAckSchema>;
 
 /** PUT /v1/instances/:uuid: add or modify an instance's reporting (ADD_INST / MOD_INST, daemons §3.5). */
