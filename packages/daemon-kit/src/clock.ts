@@ -1,11 +1,17 @@
 /** The real clock (STYLE.md R6): the only place outside composition roots that touches timers. */
 import type { Clock, TimerHandle } from '@guesthb/protocol';
 
-/** Monotonic time from performance.now(); timers are Node's, unref'd so they never hold the process open. */
+/** Node fires a timer longer than this after 1 ms (TimeoutOverflowWarning): the longest delay we arm. */
+export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
+/**
+ * Monotonic time from performance.now(); timers are Node's, unref'd so they never hold the process open.
+ * Delays are clamped to [0, MAX_TIMER_DELAY_MS]: a guest's restart_secs × 1000 must not fire at once.
+ */
 export const systemClock: Clock = {
   now: (): number => performance.now(),
   setTimeout: (fn: () => void, delayMs: number): TimerHandle => {
-    const timer = setTimeout(fn, Math.max(0, delayMs));
+    const timer = setTimeout(fn, delayMs > 0 ? Math.min(delayMs, MAX_TIMER_DELAY_MS) : 0);
     timer.unref();
     return timer;
   },

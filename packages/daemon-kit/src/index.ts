@@ -2,7 +2,7 @@
  * @guesthb/daemon-kit: small runtime helpers shared by guest-server, guest-agent and guest-client.
  * No domain words here (STYLE.md R1).
  */
-export { systemClock, systemRandom, wallClockMs } from './clock.js';
+export { MAX_TIMER_DELAY_MS, systemClock, systemRandom, wallClockMs } from './clock.js';
 export { CONFIG_EXIT_CODE, ConfigError, configErrorFromZod, iniKeyName } from './config-error.js';
 export { parseIni, type IniDocument } from './ini.js';
 export { iniBool, iniInt, iniString, iniUrl, LOG_LEVELS, type LogLevel } from './ini-values.js';

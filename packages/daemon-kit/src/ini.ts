@@ -31,7 +31,13 @@ export function parseIni(text: string, source = 'config'): IniDocument {
 }
 
 function stripInlineComment(value: string): string {
-  if (value.startsWith('"') || value.startsWith("'")) return value;
+  const quote = value[0];
+  if (quote === '"' || quote === "'") {
+    // A quoted value keeps ';' and '#' inside the quotes; a comment may follow the closing quote.
+    const close = value.indexOf(quote, 1);
+    const after = close === -1 ? '' : value.slice(close + 1).trim();
+    return close !== -1 && (after === '' || after.startsWith(';') || after.startsWith('#')) ? value.slice(0, close + 1) : value;
+  }
   const match = /\s[;#]/.exec(value);
   return match === null ? value : value.slice(0, match.index).trim();
 }

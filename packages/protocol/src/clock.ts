@@ -34,7 +34,8 @@ export class ManualClock implements Clock {
 
   setTimeout(fn: () => void, delayMs: number): TimerHandle {
     const id = ++this.#nextId;
-    this.#timers.set(id, { at: this.#now + Math.max(0, delayMs), fn });
+    // A NaN or negative delay fires on the next advance, never "never" (a NaN deadline would leak the timer).
+    this.#timers.set(id, { at: this.#now + (delayMs > 0 ? delayMs : 0), fn });
     return id;
   }
 
@@ -42,9 +43,9 @@ export class ManualClock implements Clock {
     if (typeof handle === 'number') this.#timers.delete(handle);
   }
 
-  /** Moves time forward by `ms`, firing due timers in order, including ones they schedule. */
+  /** Moves time forward by `ms` (negative counts as 0: monotonic), firing due timers in order, including ones they schedule. */
   advance(ms: number): void {
-    const target = this.#now + ms;
+    const target = this.#now + (ms > 0 ? ms : 0);
     for (;;) {
       let dueId: number | undefined;
       let due: { readonly at: number; readonly fn: () => void } | undefined;

@@ -2,7 +2,7 @@
  * Turns one framed line into a typed message or a reasoned error, following the original's validation
  * pipeline and nack texts (daemons §1.5). Pure; never throws.
  */
-import { PROTOCOL_VERSION } from './constants.js';
+import { INT32_MIN, PROTOCOL_VERSION } from './constants.js';
 import type { MessageType } from './enums.js';
 import type { ProtocolErrorCode } from './errors.js';
 import { nackBadVersion, nackFailedToParse, nackUnsupportedType } from './nack.js';
@@ -38,11 +38,14 @@ export function parseMessage(line: string, accepted: readonly MessageType[]): Pa
   }
   const obj = value as Record<string, unknown>;
   const version = obj['version'];
-  if (typeof version !== 'number' || !Number.isFinite(version)) {
-    return fail('PROTO_ERR_BAD_FIELD', 'version missing or not a number', nackFailedToParse('version'));
+  // Integers only, as for every other int key: the original also took bools and doubles here (daemons §1.5).
+  if (typeof version !== 'number' || !Number.isInteger(version)) {
+    return fail('PROTO_ERR_BAD_FIELD', 'version missing or not an integer', nackFailedToParse('version'));
   }
   if (version < PROTOCOL_VERSION) {
-    return fail('PROTO_ERR_BAD_VERSION', `version ${version} < ${PROTOCOL_VERSION}`, nackBadVersion(version));
+    // The text shows the value as the original read it: clamped to int32.
+    const shown = Math.max(INT32_MIN, version);
+    return fail('PROTO_ERR_BAD_VERSION', `version ${shown} < ${PROTOCOL_VERSION}`, nackBadVersion(shown));
   }
   const msgType = obj['msg_type'];
   if (typeof msgType !== 'string') {

@@ -5,20 +5,23 @@ import { FREE_TEXT_LIMITS, HEADER_KEYS, KEY_ORDER, type WireBody, type WireMessa
 
 /**
  * Encodes one message. Header keys first (version 3, revision 1 unless given), then the type's keys in
- * reference order. Strings are JSON-escaped (the original spliced them in raw: daemons §9 item 15) and
- * free text is cut to its limit; log_msg is shortened further if the message would exceed 1056 bytes.
+ * reference order. Strings are JSON-escaped (the original spliced them in raw: daemons §1.5, client §3);
+ * integers are written as the original's `%d` of an int32 (daemons §1.6: a uint32 sequence above 2^31−1
+ * prints negative); free text is cut to its C buffer size − 1 UTF-8 bytes (client §3), and log_msg is
+ * shortened further if the message would exceed 1056 bytes. Throws PROTO_ERR_MESSAGE_TOO_LARGE only when
+ * no cut of log_msg can make the message fit (a programmer error: the fixed keys alone never come close).
  */
 export function encodeMessage(body: WireBody | WireMessage): Buffer {
   const source = body as unknown as Record<string, unknown>;
   const ordered: Record<string, unknown> = {
-    version: source['version'] ?? PROTOCOL_VERSION,
-    revision: source['revision'] ?? PROTOCOL_REVISION,
+    version: toInt32(source['version'] ?? PROTOCOL_VERSION),
+    revision: toInt32(source['revision'] ?? PROTOCOL_REVISION),
   };
-  for (const key of HEADER_KEYS.slice(2)) ordered[key] = source[key];
+  for (const key of HEADER_KEYS.slice(2)) ordered[key] = toInt32(source[key]);
   for (const key of KEY_ORDER[body.msg_type]) {
     const value = source[key];
     const limit = FREE_TEXT_LIMITS[key];
-    ordered[key] = typeof value === 'string' && limit !== undefined ? value.slice(0, limit) : value;
+    ordered[key] = typeof value === 'string' && limit !== undefined ? cutToBytes(value, limit - 1) : toInt32(value);
   }
   let json = JSON.stringify(ordered);
   let excess = Buffer.byteLength(json) - MAX_MESSAGE_BYTES;
@@ -33,11 +36,34 @@ export function encodeMessage(body: WireBody | WireMessage): Buffer {
   return Buffer.from(`\n${json}\n`);
 }
 
-function shortenToFit(text: string, excessBytes: number): string {
-  let cut = text;
-  // Escapes make the JSON longer than the text: shorten until the encoded value has shed enough bytes.
-  while (cut.length > 0 && Buffer.byteLength(JSON.stringify(text)) - Buffer.byteLength(JSON.stringify(cut)) < excessBytes) {
-    cut = cut.slice(0, Math.max(0, cut.length - Math.max(1, Math.ceil((excessBytes) / 8))));
+/** Numbers become int32 as C's `%d` of an int prints them; other values pass unchanged. */
+function toInt32(value: unknown): unknown {
+  return typeof value === 'number' ? value | 0 : value;
+}
+
+/** The longest prefix of whole code points whose UTF-8 form fits in `maxBytes`. */
+function cutToBytes(text: string, maxBytes: number): string {
+  if (Buffer.byteLength(text) <= maxBytes) return text;
+  let bytes = 0;
+  let end = 0;
+  for (const ch of text) {
+    bytes += Buffer.byteLength(ch);
+    if (bytes > maxBytes) break;
+    end += ch.length;
   }
-  return cut;
+  return text.slice(0, end);
+}
+
+/** The longest prefix of whole code points whose JSON-escaped form is at least `excessBytes` shorter. */
+function shortenToFit(text: string, excessBytes: number): string {
+  // Escapes make the JSON longer than the text (a control character costs 6 bytes): count escaped bytes.
+  const budget = Buffer.byteLength(JSON.stringify(text)) - 2 - excessBytes;
+  let bytes = 0;
+  let end = 0;
+  for (const ch of text) {
+    bytes += Buffer.byteLength(JSON.stringify(ch)) - 2;
+    if (bytes > budget) break;
+    end += ch.length;
+  }
+  return text.slice(0, end);
 }

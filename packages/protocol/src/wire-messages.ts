@@ -13,10 +13,13 @@ import {
 
 /**
  * An integer as the reference implementations read it with json_object_get_int: integral JSON numbers,
- * clamped to int32 (client §3: 3000000000 → 2147483647). Booleans and fractions are refused, where the
- * C server wrote a double into an int (daemons §9 item 24).
+ * clamped to int32 (client §3: 3000000000 → 2147483647), beyond 2^53 too (zod's int() would refuse those).
+ * Booleans and fractions are refused, where the C server wrote a double into an int (daemons §1.5, §9 item 24).
  */
-export const Int32Schema = z.number().int().transform((n) => Math.min(INT32_MAX, Math.max(INT32_MIN, n)));
+export const Int32Schema = z
+  .number()
+  .refine((n) => Number.isInteger(n), 'expected an integer')
+  .transform((n) => Math.min(INT32_MAX, Math.max(INT32_MIN, n)));
 
 /** A token-like string value: msg_type, event_type, corrective_action … (≤ 32 characters, client §3). */
 const TokenSchema = z.string().max(MAX_VALUE_CHARS);
@@ -146,7 +149,11 @@ export const KEY_ORDER: { readonly [T in WireMessage['msg_type']]: readonly stri
 /** The header keys, in wire order. */
 export const HEADER_KEYS = ['version', 'revision', 'msg_type', 'sequence'] as const;
 
-/** Free-text keys and their limits: cut on encode as the reference client's snprintf does. */
+/**
+ * Free-text keys and their C buffer sizes (NUL included). The decoder cuts received text to this many
+ * characters; the encoder writes at most size − 1 UTF-8 bytes, as the reference client's snprintf does
+ * (client §3: log_msg cut at 223), so a reference guest's strcpy into the buffer never overflows.
+ */
 export const FREE_TEXT_LIMITS: Readonly<Record<string, number>> = { name: MAX_NAME_CHARS, log_msg: MAX_LOG_CHARS };
 
 /** Every limit a sender must keep, for documentation and tests. */
