@@ -1,0 +1,68 @@
+/**
+ * Agent handling of guest-server events (daemons §3.7), as a function of (inventory, event) that updates
+ * the inventory and returns what to send: VIM events and server commands. No I/O here.
+ */
+import type { PeerEvent } from '@guesthb/protocol';
+import { adoptGuestInfo, onOff, type Instance, type Inventory, type ServerCommand } from './inventory.js';
+import { guestResponseOf, type VimEvent } from './vim-events.js';
+
+export interface EventPlan {
+  readonly vim: readonly VimEvent[];
+  readonly commands: readonly ServerCommand[];
+  /** A log line for events that change nothing (unknown uuid, gated loss …). */
+  readonly note?: string;
+}
+
+const NOTHING: EventPlan = { vim: [], commands: [] };
+
+export function serviceEventOf(inst: Instance): VimEvent {
+  return {
+    kind: 'service', uuid: inst.uuid, hostname: inst.hostname, state: onOff(inst.reporting),
+    status: onOff(inst.heartbeating), restartTimeout: inst.heartbeating ? inst.timeouts.restart : '0',
+  };
+}
+
+export function planServerEvent(inventory: Inventory, event: PeerEvent, nowMs: number): EventPlan {
+  inventory.touchServer(event.hostname, nowMs);
+  switch (event.kind) {
+    case 'server-ready': {
+      const registered = inventory.registerServer(event.hostname, event.url, event.bootId, nowMs);
+      if (registered === 'full') return { ...NOTHING, note: 'server table full: registration ignored' };
+      // A new or restarted server gets the agent's whole state (MONITOR_READY, daemons §3.7).
+      return { vim: [], commands: registered === 'same' ? [] : inventory.stateFor(event.hostname) };
+    }
+    case 'running':
+    case 'stopped':
+    case 'ill-health': {
+      const inst = inventory.instance(event.instance.uuid);
+      if (inst === undefined) return { ...NOTHING, note: 'event for an unknown instance' };
+      adoptGuestInfo(inst, event.instance);
+      // Decision (daemons §9 item 17): the agent's reporting (the VIM's intent) wins over the server's;
+      // a server that disagrees is corrected at once instead of at the next audit.
+      const commands: ServerCommand[] = event.instance.reporting === onOff(inst.reporting)
+        ? []
+        : [{ type: 'put-instance', hostname: inst.hostname, uuid: inst.uuid, reporting: onOff(inst.reporting) }];
+      if (event.kind === 'ill-health') {
+        const action = event.instance['repair-action'];
+        if (action === 'none' || action === 'unknown') return { vim: [], commands, note: 'ill health without an action' };
+        return { vim: [{ kind: 'alarm-unhealthy', uuid: inst.uuid, hostname: inst.hostname, repairAction: action }], commands };
+      }
+      inst.heartbeating = event.kind === 'running';
+      return { vim: [serviceEventOf(inst)], commands };
+    }
+    case 'loss': {
+      const inst = inventory.instance(event.uuid);
+      if (inst === undefined) return { ...NOTHING, note: 'loss of an unknown instance' };
+      const host = inventory.hostByName(inst.hostname);
+      if (host?.reporting !== true || !inst.reporting) return { ...NOTHING, note: 'loss not reported: host or instance reporting disabled' };
+      // The loss action of the event, not the stored one that an ill-health may have overwritten (daemons §8.1).
+      return { vim: [{ kind: 'alarm-failed', uuid: inst.uuid, hostname: inst.hostname, repairAction: event.correctiveAction }], commands: [] };
+    }
+    case 'vote-result': {
+      if (inventory.instance(event.uuid) === undefined) return { ...NOTHING, note: 'vote result of an unknown instance' };
+      const response = guestResponseOf(event.notificationType, event.vote);
+      if (response === undefined) return { ...NOTHING, note: 'vote result with an unknown notification type' };
+      return { vim: [{ kind: 'action', uuid: event.uuid, action: event.eventType, response, reason: event.reason }], commands: [] };
+    }
+  }
+}
