@@ -81,12 +81,12 @@ describe('ManualClock', () => {
   it('lets a timer clear another one due at the same time', () => {
     const clock = new ManualClock();
     const fired: string[] = [];
-    let second: unknown;
+    const handles: unknown[] = [];
     clock.setTimeout(() => {
       fired.push('first');
-      clock.clearTimeout(second);
+      clock.clearTimeout(handles[0]);
     }, 10);
-    second = clock.setTimeout(() => fired.push('second'), 10);
+    handles.push(clock.setTimeout(() => fired.push('second'), 10));
     clock.advance(10);
     expect(fired).toEqual(['first']);
   });
