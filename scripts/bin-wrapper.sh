@@ -1,0 +1,9 @@
+#!/bin/sh
+# @NAME@: installed by guesthb's install.sh (docs/operations.md). Runs the daemon's compiled JavaScript
+# from ../lib/guesthb next to this file, with the Node.js chosen at install time (GUESTHB_NODE overrides).
+here=$(dirname "$(readlink -f "$0")")
+lib="$here/../lib/guesthb"
+node=${GUESTHB_NODE:-}
+[ -n "$node" ] || { [ -r "$lib/NODE" ] && node=$(cat "$lib/NODE"); }
+[ -n "$node" ] || node=node
+exec "$node" "$lib/node_modules/@guesthb/@PKG@/dist/bin.js" "$@"
