@@ -1,0 +1,124 @@
+/**
+ * The command API toward guest-agent (protocol peer-api.ts), plus /healthz and /metrics. A fastify
+ * instance, configured but not listening (STYLE.md R15). Bodies are validated with the protocol's zod
+ * schemas; every error answers PeerErrorBody { code, message }.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { fastify, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import {
+  ActionCommandSchema, HostReportingCommandSchema, InstanceStateCommandSchema, InstanceUuidSchema, PeerPath,
+  type ActionAccepted, type HostReportingCommand, type InstanceInfo, type InstanceQueryReply, type PeerErrorBody,
+} from '@guesthb/protocol';
+import { GuestServerError, HTTP_STATUS_OF, type GuestServerErrorCode } from './errors.js';
+
+/** What the routes need from the server. */
+export interface CommandPort {
+  provisionInstance(uuid: string, reporting: boolean): InstanceInfo;
+  deleteInstance(uuid: string): boolean;
+  queryInstances(): InstanceQueryReply;
+  setHostReporting(reporting: boolean): void;
+  requestAction(uuid: string, event: ActionAccepted['event'], notificationType: 'revocable' | 'irrevocable'): ActionAccepted | undefined;
+  announce(): void;
+  health(): { readonly ok: boolean; readonly detail: Record<string, unknown> };
+  metricsText(): Promise<{ readonly contentType: string; readonly body: string }>;
+}
+
+export interface ApiDeps {
+  readonly port: CommandPort;
+  readonly log: Logger;
+  /** The bearer token required on /v1/*, or undefined for none. */
+  readonly token: () => string | undefined;
+}
+
+export function buildApi(deps: ApiDeps): FastifyInstance {
+  const app = fastify({ loggerInstance: deps.log as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 64 * 1024 });
+  const { port } = deps;
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
+    if (err instanceof GuestServerError) return sendError(reply, err.code, err.message);
+    if (typeof err.statusCode === 'number' && err.statusCode < 500) {
+      return sendError(reply, 'GS_ERR_BAD_REQUEST', err.message);   // JSON syntax, body too large, bad content type
+    }
+    deps.log.error({ err }, 'request failed');
+    return sendError(reply, 'GS_ERR_INTERNAL', 'internal error');
+  });
+  app.setNotFoundHandler((req, reply) => sendError(reply, 'GS_ERR_ROUTE_NOT_FOUND', `no route ${req.method} ${req.url}`));
+
+  app.addHook('onRequest', async (req) => {
+    if (!req.url.startsWith('/v1/')) return;
+    const token = deps.token();
+    if (token !== undefined && !bearerMatches(req.headers.authorization, token)) {
+      throw new GuestServerError('GS_ERR_UNAUTHORIZED', 'missing or wrong bearer token');
+    }
+  });
+
+  app.get('/healthz', async (_req, reply) => {
+    const h = port.health();
+    return reply.code(h.ok ? 200 : 503).send({ status: h.ok ? 'ok' : 'degraded', ...h.detail });
+  });
+  app.get('/metrics', async (_req, reply) => {
+    const m = await port.metricsText();
+    return reply.type(m.contentType).send(m.body);
+  });
+
+  app.put('/v1/instances/:uuid', async (req) => {
+    const uuid = uuidParam(req);
+    const body = parse(InstanceStateCommandSchema, req.body);
+    return port.provisionInstance(uuid, body.reporting === 'enabled');
+  });
+  app.delete('/v1/instances/:uuid', async (req, reply) => {
+    const uuid = uuidParam(req);
+    if (!port.deleteInstance(uuid)) throw notFound(uuid);
+    return reply.code(204).send();
+  });
+  app.get(PeerPath.INSTANCES, async () => port.queryInstances());
+  app.put(PeerPath.HOST, async (req): Promise<HostReportingCommand> => {
+    const body = parse(HostReportingCommandSchema, req.body);
+    port.setHostReporting(body.reporting === 'enabled');
+    return body;
+  });
+  for (const [kind, notificationType] of [['vote', 'revocable'], ['notify', 'irrevocable']] as const) {
+    app.post(`/v1/instances/:uuid/${kind}`, async (req, reply) => {
+      const uuid = uuidParam(req);
+      const body = parse(ActionCommandSchema, req.body);
+      const accepted = port.requestAction(uuid, body.event, notificationType);
+      if (accepted === undefined) throw notFound(uuid);
+      return reply.code(202).send(accepted);
+    });
+  }
+  app.post(PeerPath.ANNOUNCE, async (_req, reply) => {
+    port.announce();
+    return reply.code(202).send({ status: 'queued' });
+  });
+  return app;
+}
+
+function sendError(reply: FastifyReply, code: GuestServerErrorCode, message: string): FastifyReply {
+  const body: PeerErrorBody = { code, message };
+  return reply.code(HTTP_STATUS_OF[code] ?? 500).send(body);
+}
+
+function notFound(uuid: string): GuestServerError {
+  return new GuestServerError('GS_ERR_INSTANCE_NOT_FOUND', `instance ${uuid} is not known to this server`);
+}
+
+function uuidParam(req: FastifyRequest): string {
+  return parse(InstanceUuidSchema, (req.params as { uuid?: unknown }).uuid, 'uuid');
+}
+
+function parse<T>(schema: z.ZodType<T>, value: unknown, what = 'body'): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const where = issue === undefined || issue.path.length === 0 ? what : issue.path.join('.');
+  throw new GuestServerError('GS_ERR_BAD_REQUEST', `${where}: ${issue?.message ?? 'invalid'}`);
+}
+
+function bearerMatches(header: string | undefined, token: string): boolean {
+  if (header === undefined || !header.startsWith('Bearer ')) return false;
+  const given = Buffer.from(header.slice('Bearer '.length).trim());
+  const want = Buffer.from(token);
+  return given.length === want.length && timingSafeEqual(given, want);
+}

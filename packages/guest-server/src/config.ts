@@ -1,0 +1,198 @@
+/**
+ * guest-server configuration: guest.ini (daemons §7.1) plus new [client] keys, then command-line
+ * overrides. Parsed once at start-up (and again on SIGHUP), frozen, passed down in slices (STYLE.md R12).
+ * An unknown section or key in a section we read, or a bad value, is a ConfigError naming it (exit code 2).
+ */
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { ConfigError, LOG_LEVELS, configErrorFromZod, iniInt, iniKeyName, iniString, iniUrl, parseIni, type IniDocument, type LogLevel } from '@guesthb/daemon-kit';
+import { DEFAULT_CHANNEL_DIR, HBS_FAILURE_THRESHOLD, HBS_PULSE_PERIOD_MS, SEARCH_AUDIT_SECS, SERVER_RX_PORT } from '@guesthb/protocol';
+
+/** The agent's URL when none is configured: the floating controller name on [agent] rx_port. */
+export const DEFAULT_AGENT_URL = 'http://controller:2401';
+/** Default bound of the instance table (the original stopped at 100: daemons §9 item 25). */
+export const DEFAULT_MAX_INSTANCES = 10_000;
+/** Default bound of the event outbox toward the agent. */
+export const DEFAULT_OUTBOX_MAX_EVENTS = 10_000;
+/** Deadline of a graceful stop (systemd TimeoutStopSec is 10 s: daemons §7.9). */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 8_000;
+
+const Debug0to9 = iniInt(0, 1_000_000);
+
+/** [client] keys: the original three, then ours. */
+const ClientSection = z.strictObject({
+  rx_port: iniInt(0, 65_535).optional(),
+  hbs_failure_threshold: iniInt(0, 1_000).optional(),
+  hbs_pulse_period: iniInt(10, 3_600_000).optional(),
+  channel_dir: iniString().optional(),
+  hostname: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$/, 'expected a host name').optional(),
+  agent_url: iniUrl().optional(),
+  advertise_url: iniUrl().optional(),
+  search_audit_secs: iniInt(1, 86_400).optional(),
+  token_file: iniString().optional(),
+  bind_address: iniString().optional(),
+  max_instances: iniInt(1, 1_000_000).optional(),
+  outbox_max_events: iniInt(100, 10_000_000).optional(),
+});
+/** [timeouts]: start_delay is dead in the original too (daemons §9 item 29); accepted, ignored. */
+const TimeoutsSection = z.strictObject({ start_delay: iniInt(0, 86_400).optional() });
+/** [debug]: the original verbosity flags; any debug_* above 0 means log level debug. flush* are ignored. */
+const DebugSection = z.strictObject({
+  debug_timer: Debug0to9.optional(), debug_json: Debug0to9.optional(), debug_fsm: Debug0to9.optional(),
+  debug_http: Debug0to9.optional(), debug_alive: Debug0to9.optional(), debug_msg: Debug0to9.optional(),
+  debug_state: Debug0to9.optional(), debug_work: Debug0to9.optional(), debug_level: Debug0to9.optional(),
+  debug_all: Debug0to9.optional(), flush: Debug0to9.optional(), flush_thld: Debug0to9.optional(),
+  log_level: z.enum(LOG_LEVELS).optional(),
+});
+
+const IniSchema = z.strictObject({
+  client: ClientSection.optional(),
+  timeouts: TimeoutsSection.optional(),
+  debug: DebugSection.optional(),
+});
+
+/** Sections that belong to the other daemon: not validated here (one shared guest.ini). */
+const FOREIGN_SECTIONS = new Set(['agent']);
+
+/** Command-line options (`--flag` names), all optional except --config. */
+export interface CliOptions {
+  readonly config?: string;
+  readonly channelDir?: string;
+  readonly agentUrl?: string;
+  readonly port?: number;
+  readonly hostname?: string;
+  readonly pidfile?: string;
+  readonly logLevel?: LogLevel;
+}
+
+/** The frozen configuration every component receives slices of. */
+export interface GuestServerConfig {
+  readonly rxPort: number;
+  readonly bindAddress: string;
+  readonly hostname: string;
+  readonly agentUrl: string;
+  /** Where the agent reaches us; undefined = http://<hostname>:<bound port>. */
+  readonly advertiseUrl: string | undefined;
+  readonly channelDir: string;
+  readonly searchAuditSecs: number;
+  readonly tokenFile: string | undefined;
+  readonly maxInstances: number;
+  readonly outboxMaxEvents: number;
+  readonly heartbeat: HeartbeatSettings;
+  readonly logLevel: LogLevel;
+  readonly pidfile: string | undefined;
+  readonly shutdownTimeoutMs: number;
+}
+
+/** What SIGHUP may change at run time. */
+export interface HeartbeatSettings {
+  /** Misses tolerated; loss when misses > threshold (daemons §1.9). */
+  readonly failureThreshold: number;
+  /** Floor of a guest's heartbeat_interval_ms (daemons §1.6). */
+  readonly pulsePeriodMs: number;
+}
+
+const USAGE = 'usage: guest-server --config FILE [--channel-dir DIR] [--agent-url URL] [--port N] [--hostname NAME] [--pidfile FILE] [--log-level L]';
+
+/** Parses argv (without node and script). Throws ConfigError naming the flag. */
+export function parseCliArgs(argv: readonly string[]): CliOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        config: { type: 'string', short: 'c' },
+        'channel-dir': { type: 'string' },
+        'agent-url': { type: 'string' },
+        port: { type: 'string' },
+        hostname: { type: 'string' },
+        pidfile: { type: 'string' },
+        'log-level': { type: 'string' },
+      },
+    });
+  } catch (err) {
+    throw new ConfigError('command line', `${(err as Error).message}\n${USAGE}`, { cause: err });
+  }
+  const v = parsed.values;
+  const out: { -readonly [K in keyof CliOptions]: CliOptions[K] } = {};
+  if (v.config !== undefined) out.config = v.config;
+  if (v['channel-dir'] !== undefined) out.channelDir = cliValue('--channel-dir', iniString(), v['channel-dir']);
+  if (v['agent-url'] !== undefined) out.agentUrl = cliValue('--agent-url', iniUrl(), v['agent-url']);
+  if (v.port !== undefined) out.port = cliValue('--port', iniInt(0, 65_535), v.port);
+  if (v.hostname !== undefined) out.hostname = cliValue('--hostname', ClientSection.shape.hostname.unwrap(), v.hostname);
+  if (v.pidfile !== undefined) out.pidfile = cliValue('--pidfile', iniString(), v.pidfile);
+  if (v['log-level'] !== undefined) out.logLevel = cliValue('--log-level', z.enum(LOG_LEVELS), v['log-level']);
+  return out;
+}
+
+function cliValue<T>(flag: string, schema: z.ZodType<T, string>, value: string): T {
+  const result = schema.safeParse(value);
+  if (!result.success) throw configErrorFromZod(result.error, () => flag);
+  return result.data;
+}
+
+/** Inputs of buildConfig: the INI text (or undefined without --config), CLI overrides, the OS hostname. */
+export interface ConfigInput {
+  readonly iniText: string | undefined;
+  readonly iniSource?: string;
+  readonly cli: CliOptions;
+  readonly osHostname: string;
+}
+
+/** Validates the INI document strictly and merges CLI overrides. Throws ConfigError naming the key. */
+export function buildConfig(input: ConfigInput): GuestServerConfig {
+  const doc: IniDocument = input.iniText === undefined ? {} : parseIni(input.iniText, input.iniSource);
+  const own: Record<string, Record<string, string>> = {};
+  for (const [section, keys] of Object.entries(doc)) {
+    if (FOREIGN_SECTIONS.has(section)) continue;
+    if (section === '') throw new ConfigError(iniKeyName([Object.keys(keys)[0] ?? 'key']), 'key outside any section');
+    own[section] = keys;
+  }
+  const result = IniSchema.safeParse(own);
+  if (!result.success) throw iniError(result.error);
+  const client = result.data.client ?? {};
+  const debug = result.data.debug ?? {};
+  const cli = input.cli;
+  const hostname = cli.hostname ?? client.hostname ?? input.osHostname;
+  const config: GuestServerConfig = {
+    rxPort: cli.port ?? client.rx_port ?? SERVER_RX_PORT,
+    bindAddress: client.bind_address ?? '0.0.0.0',
+    hostname,
+    agentUrl: stripSlash(cli.agentUrl ?? client.agent_url ?? DEFAULT_AGENT_URL),
+    advertiseUrl: client.advertise_url === undefined ? undefined : stripSlash(client.advertise_url),
+    channelDir: cli.channelDir ?? client.channel_dir ?? DEFAULT_CHANNEL_DIR,
+    searchAuditSecs: client.search_audit_secs ?? SEARCH_AUDIT_SECS,
+    tokenFile: client.token_file,
+    maxInstances: client.max_instances ?? DEFAULT_MAX_INSTANCES,
+    outboxMaxEvents: client.outbox_max_events ?? DEFAULT_OUTBOX_MAX_EVENTS,
+    heartbeat: Object.freeze({
+      failureThreshold: client.hbs_failure_threshold ?? HBS_FAILURE_THRESHOLD,
+      pulsePeriodMs: client.hbs_pulse_period ?? HBS_PULSE_PERIOD_MS,
+    }),
+    logLevel: cli.logLevel ?? debug.log_level ?? (anyDebug(debug) ? 'debug' : 'info'),
+    pidfile: cli.pidfile,
+    shutdownTimeoutMs: DEFAULT_SHUTDOWN_TIMEOUT_MS,
+  };
+  return Object.freeze(config);
+}
+
+/** Names the key of the first issue; an unknown key is reported by zod at its object, with the key in `keys`. */
+function iniError(error: z.ZodError): ConfigError {
+  const issue = error.issues[0];
+  if (issue?.code === 'unrecognized_keys') {
+    const key = iniKeyName([...issue.path, issue.keys[0] ?? '']);
+    const what = issue.path.length === 0 ? 'unknown section' : 'unknown key';
+    return new ConfigError(issue.path.length === 0 ? `[${issue.keys[0] ?? ''}]` : key, what, { cause: error });
+  }
+  return configErrorFromZod(error, iniKeyName);
+}
+
+function anyDebug(debug: Readonly<Record<string, unknown>>): boolean {
+  return Object.entries(debug).some(([key, value]) => key.startsWith('debug_') && typeof value === 'number' && value > 0);
+}
+
+function stripSlash(url: string): string {
+  return url.endsWith('/') ? url.slice(0, -1) : url;
+}

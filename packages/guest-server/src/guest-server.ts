@@ -1,0 +1,399 @@
+/**
+ * The guest-server as one object: discovery, instance sessions, the outbox toward the agent and the
+ * command API, wired from injected dependencies (clock, random, connector, watcher, dispatcher) so tests
+ * run it in-process. main.ts builds the real ones (STYLE.md R14).
+ */
+import { readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { Agent, type Dispatcher } from 'undici';
+import {
+  HEARTBEAT_START_TIMEOUT_MS, INT32_MAX, channelFileName, drawChallenge, parseChannelName, CHANNEL_ALT_PREFIX, CHANNEL_SUFFIX,
+  type ActionAccepted, type Clock, type EventType, type InstanceInfo, type InstanceQueryReply, type PeerEvent, type TimerHandle,
+} from '@guesthb/protocol';
+import { createAgentClient } from './agent-client.js';
+import { buildApi, type CommandPort } from './api.js';
+import { connectUnixChannel, type ChannelConnector } from './channel-connector.js';
+import { listChannelDir, watchChannelDir as realWatchChannelDir, type ChannelDirWatcher, type WatchChannelDir } from './channel-watcher.js';
+import type { GuestServerConfig } from './config.js';
+import { GuestServerError } from './errors.js';
+import type { HeartbeatPolicy } from './heartbeat-machine.js';
+import { buildInstanceInfo } from './instance-info.js';
+import { InstanceSession } from './instance-session.js';
+import { hbStateName, type Report } from './instance-state.js';
+import { ServerMetrics } from './metrics.js';
+import { Outbox } from './outbox.js';
+
+export interface GuestServerDeps {
+  readonly config: GuestServerConfig;
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly random: () => number;
+  /** Wall-clock ms for event timestamps only. */
+  readonly wallClockMs: () => number;
+  readonly watchChannelDir?: WatchChannelDir;
+  readonly connect?: ChannelConnector;
+  /** undici dispatcher for the agent; one is created (and closed) when absent. */
+  readonly dispatcher?: Dispatcher;
+  /** Changes at each start; drawn from `random` when absent. */
+  readonly bootId?: string;
+}
+
+/** Timing constants of the rules (README "Decisions"). */
+export const VOTE_GRACE_MS = 1_000;
+export const ILL_HEALTH_REPEAT_MS = 60_000;
+export const MAX_INTERVAL_MS = 3_600_000;
+export const AGENT_TIMEOUT_MS = 5_000;
+
+export class GuestServer implements CommandPort {
+  readonly metrics: ServerMetrics;
+  readonly bootId: string;
+  readonly #deps: GuestServerDeps;
+  #config: GuestServerConfig;
+  readonly #log: Logger;
+  readonly #sessions = new Map<string, InstanceSession>();
+  readonly #outbox: Outbox;
+  readonly #dispatcher: Dispatcher;
+  readonly #ownsDispatcher: boolean;
+  #app: FastifyInstance | undefined;
+  #watcher: ChannelDirWatcher | undefined;
+  #auditTimer: TimerHandle | undefined;
+  #policy: HeartbeatPolicy;
+  #hostReporting = true;
+  #token: string | undefined;
+  #url = '';
+  #port = 0;
+  #eventSeq = 0;
+  #closing: Promise<void> | undefined;
+  #started = false;
+  #limitLoggedAt = Number.NEGATIVE_INFINITY;
+
+  constructor(deps: GuestServerDeps) {
+    this.#deps = deps;
+    this.#config = deps.config;
+    this.#log = deps.log;
+    this.bootId = deps.bootId ?? `${Math.floor(deps.random() * 2 ** 48).toString(16)}-${Math.floor(deps.wallClockMs()).toString(16)}`;
+    this.metrics = new ServerMetrics(() => this.#countByState());
+    this.#ownsDispatcher = deps.dispatcher === undefined;
+    this.#dispatcher = deps.dispatcher ?? new Agent({ keepAliveTimeout: 10_000, connections: 4 });
+    this.#outbox = new Outbox({
+      maxEvents: deps.config.outboxMaxEvents,
+      clock: deps.clock,
+      random: deps.random,
+      log: deps.log.child({ component: 'outbox' }),
+      metrics: this.metrics,
+      send: createAgentClient({ agentUrl: deps.config.agentUrl, dispatcher: this.#dispatcher, token: () => this.#token, timeoutMs: AGENT_TIMEOUT_MS }),
+    });
+    this.#policy = this.#buildPolicy();
+  }
+
+  /** The URL advertised to the agent (valid after start). */
+  get url(): string {
+    return this.#url;
+  }
+
+  /** The bound TCP port (valid after start). */
+  get port(): number {
+    return this.#port;
+  }
+
+  get outboxDepth(): number {
+    return this.#outbox.depth;
+  }
+
+  session(uuid: string): InstanceSession | undefined {
+    return this.#sessions.get(uuid);
+  }
+
+  async start(): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
+    const c = this.#config;
+    this.#token = await readToken(c.tokenFile);
+    this.#app = buildApi({ port: this, log: this.#log.child({ component: 'api' }), token: () => this.#token });
+    await this.#app.listen({ host: c.bindAddress, port: c.rxPort });
+    const address = this.#app.server.address();
+    this.#port = typeof address === 'object' && address !== null ? address.port : c.rxPort;
+    this.#url = c.advertiseUrl ?? `http://${c.hostname}:${this.#port}`;
+    // The first event after start is server-ready (registration).
+    this.#pushEvent({ kind: 'server-ready', url: this.#url, bootId: this.bootId });
+    this.#outbox.start();
+    const watch = this.#deps.watchChannelDir ?? realWatchChannelDir;
+    try {
+      this.#watcher = await watch(c.channelDir, {
+        onAdded: (path) => this.#onChannelAdded(path),
+        onRemoved: (path) => this.#onChannelRemoved(path),
+      }, this.#log.child({ component: 'watcher' }));
+    } catch (err) {
+      this.#log.error({ err, channelDir: c.channelDir }, 'cannot watch the channel directory; relying on the search audit');
+    }
+    await this.#searchAudit();
+    this.#log.info({ url: this.#url, channelDir: c.channelDir, agentUrl: c.agentUrl, instances: this.#sessions.size, bootId: this.bootId }, 'guest-server ready');
+  }
+
+  /** Idempotent: watcher → listener → sessions → outbox → dispatcher (reverse start order). */
+  close(): Promise<void> {
+    this.#closing ??= this.#doClose();
+    return this.#closing;
+  }
+
+  /** SIGHUP: thresholds, log level, token and audit period change at once; the rest needs a restart. */
+  async reload(next: GuestServerConfig): Promise<void> {
+    const prev = this.#config;
+    for (const key of ['rxPort', 'bindAddress', 'hostname', 'agentUrl', 'advertiseUrl', 'channelDir', 'outboxMaxEvents'] as const) {
+      if (prev[key] !== next[key]) this.#log.warn({ key, from: prev[key], to: next[key] }, 'setting changes only at restart');
+    }
+    this.#token = await readToken(next.tokenFile);
+    this.#config = next;
+    this.#log.level = next.logLevel;
+    this.#policy = this.#buildPolicy();
+    this.#armAudit();
+    this.#log.info({ heartbeat: next.heartbeat, logLevel: next.logLevel }, 'configuration reloaded');
+  }
+
+  // ---- CommandPort (the agent's commands) ----
+
+  provisionInstance(uuid: string, reporting: boolean): InstanceInfo {
+    this.#assertOpen();
+    const session = this.#sessions.get(uuid) ?? this.#createSession(uuid);
+    if (session === undefined) {
+      throw new GuestServerError('GS_ERR_TOO_MANY_INSTANCES', `instance table full (${this.#config.maxInstances})`);
+    }
+    session.provision(reporting);
+    if (session.channelPath === undefined) void this.#findChannel(uuid);
+    return buildInstanceInfo(this.#config.hostname, uuid, session.state);
+  }
+
+  deleteInstance(uuid: string): boolean {
+    const session = this.#sessions.get(uuid);
+    if (session === undefined) return false;
+    session.close();
+    this.#sessions.delete(uuid);
+    this.#log.info({ uuid }, 'instance deleted by the agent');
+    return true;
+  }
+
+  queryInstances(): InstanceQueryReply {
+    const instances: InstanceInfo[] = [];
+    for (const [uuid, session] of this.#sessions) instances.push(buildInstanceInfo(this.#config.hostname, uuid, session.state));
+    return { hostname: this.#config.hostname, url: this.#url, bootId: this.bootId, hostReporting: this.#hostReporting ? 'enabled' : 'disabled', instances };
+  }
+
+  setHostReporting(reporting: boolean): void {
+    if (reporting !== this.#hostReporting) this.#log.info({ reporting }, 'host reporting changed');
+    this.#hostReporting = reporting;
+    this.#policy = this.#buildPolicy();
+  }
+
+  requestAction(uuid: string, event: EventType, notificationType: 'revocable' | 'irrevocable'): ActionAccepted | undefined {
+    this.#assertOpen();
+    const session = this.#sessions.get(uuid);
+    if (session === undefined) return undefined;
+    const outcome = session.requestAction(event, notificationType);
+    return { uuid, event, notificationType, timeoutMs: outcome.timeoutMs };
+  }
+
+  announce(): void {
+    this.#assertOpen();
+    this.#pushEvent({ kind: 'server-ready', url: this.#url, bootId: this.bootId });
+    this.#outbox.retryNow();
+  }
+
+  health(): { readonly ok: boolean; readonly detail: Record<string, unknown> } {
+    return {
+      ok: this.#started && this.#closing === undefined,
+      detail: { instances: this.#sessions.size, outboxDepth: this.#outbox.depth, agentFailedAttempts: this.#outbox.failedAttempts, bootId: this.bootId },
+    };
+  }
+
+  async metricsText(): Promise<{ readonly contentType: string; readonly body: string }> {
+    return { contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() };
+  }
+
+  // ---- discovery ----
+
+  #onChannelAdded(path: string): void {
+    const parsed = parseChannelName(basename(path));
+    if (parsed === undefined || this.#closing !== undefined) return;   // other names are ignored (daemons §1.1)
+    const existing = this.#sessions.get(parsed.uuid);
+    if (existing !== undefined && existing.channelPath === path) {
+      const link = existing.state.link.kind;
+      if (link === 'connected' || link === 'connecting') return;   // already on it (start-up scan + watcher overlap)
+    }
+    const session = existing ?? this.#createSession(parsed.uuid);
+    if (session === undefined) return;
+    // Connect to the file actually found, whichever pattern (daemons §9 item 1).
+    session.channelFound(path);
+  }
+
+  #onChannelRemoved(path: string): void {
+    const parsed = parseChannelName(basename(path));
+    if (parsed === undefined) return;
+    const session = this.#sessions.get(parsed.uuid);
+    if (session === undefined) return;
+    session.channelRemoved(path);
+    this.#forgetIfOrphan(session);
+  }
+
+  /** A record the agent never provisioned goes with its channel; a provisioned one waits for it to return. */
+  #forgetIfOrphan(session: InstanceSession): void {
+    if (session.provisioned || session.channelPath !== undefined) return;
+    session.close();
+    this.#sessions.delete(session.uuid);
+    this.#log.info({ uuid: session.uuid }, 'channel gone; instance forgotten');
+  }
+
+  async #findChannel(uuid: string): Promise<void> {
+    const dir = this.#config.channelDir;
+    for (const name of [channelFileName(uuid), `${CHANNEL_ALT_PREFIX}${uuid}${CHANNEL_SUFFIX}`]) {
+      const path = join(dir, name);
+      const exists = await listChannelDir(dir).then((paths) => paths.includes(path), () => false);
+      if (exists) {
+        this.#onChannelAdded(path);
+        return;
+      }
+    }
+  }
+
+  /** Start-up scan and the periodic safety net (daemons §1.1 item 3): adds what is new, removes what vanished. */
+  async #searchAudit(): Promise<void> {
+    let paths: string[];
+    try {
+      paths = await listChannelDir(this.#config.channelDir);
+    } catch (err) {
+      this.#log.warn({ err, channelDir: this.#config.channelDir }, 'search audit: cannot list the channel directory');
+      paths = [];
+    }
+    if (this.#closing !== undefined) return;
+    const present = new Set(paths);
+    for (const path of paths) this.#onChannelAdded(path);
+    for (const session of [...this.#sessions.values()]) {
+      const path = session.channelPath;
+      if (path !== undefined && !present.has(path)) {
+        session.channelRemoved(path);
+        this.#forgetIfOrphan(session);
+      }
+    }
+    this.#armAudit();
+  }
+
+  #armAudit(): void {
+    if (this.#auditTimer !== undefined) this.#deps.clock.clearTimeout(this.#auditTimer);
+    this.#auditTimer = undefined;
+    if (this.#closing !== undefined || !this.#started) return;
+    this.#auditTimer = this.#deps.clock.setTimeout(() => {
+      this.#auditTimer = undefined;
+      void this.#searchAudit();
+    }, this.#config.searchAuditSecs * 1000);
+  }
+
+  // ---- sessions and events ----
+
+  #createSession(uuid: string): InstanceSession | undefined {
+    if (this.#sessions.size >= this.#config.maxInstances) {
+      const now = this.#deps.clock.now();
+      if (now - this.#limitLoggedAt > 60_000) {
+        this.#limitLoggedAt = now;
+        this.#log.error({ uuid, maxInstances: this.#config.maxInstances }, 'instance table full; instance ignored');
+      }
+      return undefined;
+    }
+    const session = new InstanceSession({
+      uuid,
+      clock: this.#deps.clock,
+      log: this.#log.child({ component: 'instance', uuid: uuid.slice(-12) }),
+      policy: () => this.#policy,
+      connect: this.#deps.connect ?? connectUnixChannel,
+      metrics: this.metrics,
+      onReport: (s, report) => this.#onReport(s, report),
+      onGone: (s) => this.#forgetIfOrphan(s),
+    });
+    this.#sessions.set(uuid, session);
+    return session;
+  }
+
+  #onReport(session: InstanceSession, report: Report): void {
+    const host = this.#config.hostname;
+    switch (report.kind) {
+      case 'running':
+        this.#pushEvent({ kind: 'running', instance: buildInstanceInfo(host, session.uuid, session.state) });
+        return;
+      case 'stopped':
+        this.#pushEvent({ kind: 'stopped', instance: buildInstanceInfo(host, session.uuid, session.state), reason: report.reason });
+        return;
+      case 'ill-health':
+        this.#pushEvent({ kind: 'ill-health', instance: buildInstanceInfo(host, session.uuid, session.state, report.action), logMsg: report.logMsg });
+        return;
+      case 'loss':
+        this.#pushEvent({ kind: 'loss', uuid: session.uuid, correctiveAction: report.correctiveAction });
+        return;
+      case 'vote-result':
+        this.#pushEvent({ kind: 'vote-result', uuid: session.uuid, notificationType: report.notificationType, eventType: report.event, vote: report.vote, reason: report.reason });
+        return;
+    }
+  }
+
+  #pushEvent(body: DistributiveOmit<PeerEvent, 'id' | 'hostname' | 'atMs'>): void {
+    const event = { ...body, id: `${this.bootId}-${++this.#eventSeq}`, hostname: this.#config.hostname, atMs: Math.max(0, Math.floor(this.#deps.wallClockMs())) } as PeerEvent;
+    this.#outbox.push(event);
+  }
+
+  #buildPolicy(): HeartbeatPolicy {
+    const random = this.#deps.random;
+    return {
+      failureThreshold: this.#config.heartbeat.failureThreshold,
+      pulsePeriodMs: this.#config.heartbeat.pulsePeriodMs,
+      maxIntervalMs: Math.min(MAX_INTERVAL_MS, INT32_MAX),
+      hostReporting: this.#hostReporting,
+      reconnectIdleMs: HEARTBEAT_START_TIMEOUT_MS,
+      voteGraceMs: VOTE_GRACE_MS,
+      illHealthRepeatMs: ILL_HEALTH_REPEAT_MS,
+      nextChallenge: () => drawChallenge(random),
+    };
+  }
+
+  #countByState(): Map<string, number> {
+    const counts = new Map<string, number>([['disconnected', 0], ['server_waiting_init', 0], ['server_waiting_response', 0], ['server_waiting_challenge', 0]]);
+    for (const session of this.#sessions.values()) {
+      const name = hbStateName(session.state);
+      counts.set(name, (counts.get(name) ?? 0) + 1);
+    }
+    return counts;
+  }
+
+  #assertOpen(): void {
+    if (this.#closing !== undefined) throw new GuestServerError('GS_ERR_CLOSING', 'guest-server is shutting down');
+  }
+
+  async #doClose(): Promise<void> {
+    if (this.#auditTimer !== undefined) this.#deps.clock.clearTimeout(this.#auditTimer);
+    this.#auditTimer = undefined;
+    await this.#watcher?.close().catch((err: unknown) => this.#log.warn({ err }, 'watcher close failed'));
+    await this.#app?.close();
+    for (const session of this.#sessions.values()) session.close();
+    await this.#outbox.close();
+    if (this.#ownsDispatcher) await this.#dispatcher.close().catch(() => undefined);
+    this.#log.info('guest-server closed');
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+async function readToken(file: string | undefined): Promise<string | undefined> {
+  if (file === undefined) return undefined;
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new GuestServerError('GS_ERR_TOKEN_FILE', `cannot read token_file ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  const token = text.trim();
+  if (token === '') throw new GuestServerError('GS_ERR_TOKEN_FILE', `token_file ${file} is empty`);
+  return token;
+}
+
+/** The library entry: a configured, not yet started server. */
+export function createGuestServer(deps: GuestServerDeps): GuestServer {
+  return new GuestServer(deps);
+}

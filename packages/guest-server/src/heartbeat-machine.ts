@@ -1,0 +1,355 @@
+/**
+ * The per-instance rules as a pure reducer (STYLE.md R4): (policy, state, event) → [state, effects].
+ * No clock, socket, logger or timer here; `at` comes with each event and the session performs the
+ * effects. Every row of daemons §1.9 / §2.4 and each decided quirk of daemons §9 is a branch below,
+ * cited where it differs from the original (README "Decisions").
+ */
+import {
+  CONNECT_BACKOFF_FIRST_MS, CONNECT_BACKOFF_MAX_MS, INT32_MAX, backoffDelayMs, nackInvocationMismatch,
+  type EventType, type StopReason, type VoteResult, type WireBody, type WireMessage,
+} from '@guesthb/protocol';
+import type { InstanceEffect, InstanceState, InstanceStep, Report } from './instance-state.js';
+import { expectsGuestGone, noticeTimeoutMs } from './vote-rules.js';
+
+export interface HeartbeatPolicy {
+  /** Misses tolerated; loss when consecutive misses > threshold (daemons §1.9). */
+  readonly failureThreshold: number;
+  /** Floor of the guest's heartbeat_interval_ms (hbs_pulse_period, daemons §1.6). */
+  readonly pulsePeriodMs: number;
+  /** Ceiling of the guest's interval: Node timers overflow past 2^31-1 ms. */
+  readonly maxIntervalMs: number;
+  /** Host-level reporting (PUT /v1/host); gates loss reports (daemons §1.9 FAILURE stage). */
+  readonly hostReporting: boolean;
+  /** A connected channel with no sign of life this long is reconnected (120 s, daemons §2.5). */
+  readonly reconnectIdleMs: number;
+  /** Added to a notice's timeout_ms before the server gives up on an action_response. */
+  readonly voteGraceMs: number;
+  /** A persisting unhealthy condition is re-reported at most this often. */
+  readonly illHealthRepeatMs: number;
+  /** Draws a challenge value in 0..2^31-1 (daemons §1.8); injected. */
+  readonly nextChallenge: () => number;
+}
+
+export type InstanceEvent =
+  | { readonly type: 'channel-found'; readonly at: number }
+  | { readonly type: 'channel-removed'; readonly at: number }
+  | { readonly type: 'connected'; readonly at: number }
+  | { readonly type: 'connect-failed'; readonly at: number; readonly error: string }
+  | { readonly type: 'disconnected'; readonly at: number; readonly cause: string }
+  | { readonly type: 'message'; readonly at: number; readonly message: WireMessage }
+  | { readonly type: 'bad-message'; readonly at: number; readonly reason: string; readonly nack: string | undefined }
+  | { readonly type: 'tick'; readonly at: number }
+  | { readonly type: 'set-reporting'; readonly at: number; readonly reporting: boolean }
+  | { readonly type: 'action'; readonly at: number; readonly event: EventType; readonly notificationType: 'revocable' | 'irrevocable' };
+
+const CONNECT_BACKOFF = { baseMs: CONNECT_BACKOFF_FIRST_MS, maxMs: CONNECT_BACKOFF_MAX_MS } as const;
+
+/** One step. Unknown combinations leave the state unchanged with no effects. */
+export function stepInstance(p: HeartbeatPolicy, s: InstanceState, e: InstanceEvent): InstanceStep {
+  const fx: InstanceEffect[] = [];
+  const next = reduce(p, s, e, fx);
+  return [next, fx];
+}
+
+function reduce(p: HeartbeatPolicy, s: InstanceState, e: InstanceEvent, fx: InstanceEffect[]): InstanceState {
+  switch (e.type) {
+    case 'channel-found':
+      return onChannelFound(s, fx);
+    case 'channel-removed':
+      return goneOrDown(s, e.at, 'channel-removed', { kind: 'no-channel' }, fx);
+    case 'connected':
+      // Every trigger comes through here: one connect path (daemons §9 item 29a).
+      return { ...s, link: { kind: 'connected', since: e.at }, cycle: { kind: 'waiting-init' }, lastSignAt: e.at };
+    case 'connect-failed': {
+      const attempt = s.connectAttempt + 1;
+      const delayMs = backoffDelayMs(CONNECT_BACKOFF, attempt);
+      fx.push({ type: 'log', level: 'debug', msg: 'connect failed', fields: { error: e.error, retryInMs: delayMs } });
+      return { ...s, link: { kind: 'backing-off', retryAt: e.at + delayMs }, connectAttempt: attempt };
+    }
+    case 'disconnected':
+      return onDisconnected(s, e.at, e.cause, fx);
+    case 'message':
+      return onMessage(p, s, e.at, e.message, fx);
+    case 'bad-message':
+      fx.push({ type: 'log', level: 'debug', msg: 'bad message from guest', fields: { reason: e.reason } });
+      if (e.nack === undefined || s.link.kind !== 'connected') return s;
+      fx.push({ type: 'count', name: 'nack' });
+      return send(s, { msg_type: 'nack', sequence: 0, invocation_id: s.params.invocationId, log_msg: e.nack }, fx);
+    case 'tick':
+      return onTick(p, s, e.at, fx);
+    case 'set-reporting':
+      if (s.reporting !== e.reporting) {
+        fx.push({ type: 'log', level: 'info', msg: 'instance reporting changed', fields: { reporting: e.reporting } });
+      }
+      // Reporting gates loss reports only; the heartbeat keeps running (daemons §9 item 8).
+      return { ...s, reporting: e.reporting };
+    case 'action':
+      return onAction(p, s, e.at, e.event, e.notificationType, fx);
+  }
+}
+
+function onChannelFound(s: InstanceState, fx: InstanceEffect[]): InstanceState {
+  switch (s.link.kind) {
+    case 'connecting':
+      return s;
+    case 'connected':
+      // The file was re-created under a live connection (QEMU restart): drop it and connect anew (daemons §1.3).
+      fx.push({ type: 'close-socket' }, { type: 'count', name: 'reconnect' });
+      fx.push({ type: 'connect' });
+      return { ...stop(s, 'disconnect', fx), link: { kind: 'connecting' }, cycle: { kind: 'waiting-init' }, vote: failVote(s, 'channel replaced', fx) };
+    case 'no-channel':
+    case 'backing-off':
+      fx.push({ type: 'connect' });
+      return { ...s, link: { kind: 'connecting' } };
+  }
+}
+
+function onDisconnected(s: InstanceState, at: number, cause: string, fx: InstanceEffect[]): InstanceState {
+  if (s.link.kind !== 'connected') return s;
+  const attempt = s.connectAttempt + 1;
+  const delayMs = backoffDelayMs(CONNECT_BACKOFF, attempt);
+  fx.push({ type: 'log', level: 'info', msg: 'channel disconnected', fields: { cause, retryInMs: delayMs } });
+  fx.push({ type: 'count', name: 'reconnect' });
+  // EOF, ECONNRESET and EPIPE all end here; STOPPED is reported (daemons §9 items 5, 6).
+  return goneOrDown(s, at, 'disconnect', { kind: 'backing-off', retryAt: at + delayMs }, fx, attempt);
+}
+
+/** Common path of a lost link: close, stop, fail any vote, and take the given link state. */
+function goneOrDown(
+  s: InstanceState, _at: number, reason: StopReason, link: InstanceState['link'], fx: InstanceEffect[], attempt = s.connectAttempt,
+): InstanceState {
+  if (s.link.kind === 'connected' || s.link.kind === 'connecting') fx.push({ type: 'close-socket' });
+  const stopped = stop(s, reason, fx);
+  return { ...stopped, link, cycle: { kind: 'waiting-init' }, vote: failVote(s, `channel ${reason}`, fx), connectAttempt: attempt };
+}
+
+/** heartbeating → false with a STOPPED report, whatever the cause (daemons §9 items 6, 7). */
+function stop(s: InstanceState, reason: StopReason, fx: InstanceEffect[]): InstanceState {
+  if (!s.heartbeating) return s;
+  fx.push({ type: 'report', report: { kind: 'stopped', reason } });
+  return { ...s, heartbeating: false };
+}
+
+/** An outstanding vote that can no longer be answered is reported as `error` (never left hanging). */
+function failVote(s: InstanceState, reason: string, fx: InstanceEffect[]): InstanceState['vote'] {
+  if (s.vote.kind === 'pending') {
+    fx.push({ type: 'report', report: voteReport(s.vote.event, s.vote.notificationType, 'error', reason) });
+  }
+  return { kind: 'idle' };
+}
+
+function voteReport(event: EventType, notificationType: 'revocable' | 'irrevocable', vote: VoteResult, reason: string): Report {
+  return { kind: 'vote-result', event, notificationType, vote, reason };
+}
+
+function send(s: InstanceState, body: WireBody, fx: InstanceEffect[]): InstanceState {
+  const sequence = s.sequence >= INT32_MAX ? 1 : s.sequence + 1;
+  fx.push({ type: 'send', body: { ...body, sequence } as WireBody });
+  return { ...s, sequence };
+}
+
+function onTick(p: HeartbeatPolicy, s: InstanceState, at: number, fx: InstanceEffect[]): InstanceState {
+  if (s.link.kind === 'backing-off') {
+    if (at < s.link.retryAt) return s;
+    fx.push({ type: 'connect' });
+    return { ...s, link: { kind: 'connecting' } };
+  }
+  if (s.link.kind !== 'connected') return s;
+  let state = s;
+  if (state.vote.kind === 'pending' && at >= state.vote.deadline) {
+    // Always reported, as `timeout` (daemons §9 item 10); the agent decides what it means for the VIM.
+    const v = state.vote;
+    fx.push({ type: 'report', report: voteReport(v.event, v.notificationType, 'timeout', `no action_response within ${v.timeoutMs} ms`) });
+    state = { ...state, vote: { kind: 'idle' } };
+  }
+  if (state.cycle.kind === 'cycling' && at >= state.cycle.scheduledAt + state.params.intervalMs) {
+    state = onChallengeDue(p, state, at, fx);
+  }
+  if (at - state.lastSignAt >= p.reconnectIdleMs) {
+    // No init or response for 120 s: reconnect, for every channel (daemons §2.5; §9 items 7, 29a).
+    fx.push({ type: 'log', level: 'info', msg: 'no sign of life; reconnecting', fields: { idleMs: at - state.lastSignAt } });
+    fx.push({ type: 'close-socket' }, { type: 'count', name: 'reconnect' }, { type: 'connect' });
+    const stopped = stop(state, 'disconnect', fx);
+    return { ...stopped, link: { kind: 'connecting' }, cycle: { kind: 'waiting-init' }, vote: failVote(state, 'channel reconnect', fx), lastSignAt: at };
+  }
+  return state;
+}
+
+function onChallengeDue(p: HeartbeatPolicy, s: InstanceState, at: number, fx: InstanceEffect[]): InstanceState {
+  if (s.cycle.kind !== 'cycling') return s;
+  const interval = s.params.intervalMs;
+  // Scheduled from the previous slot, not from now, so challenges do not drift; after a stall of a whole
+  // interval the schedule is rebased instead of sending a burst.
+  let slot = s.cycle.scheduledAt + interval;
+  if (at - slot >= interval) slot = at;
+  if (s.cycle.answered) return challenge(p, s, slot, at, 0, fx);
+  const misses = s.cycle.misses + 1;
+  fx.push({ type: 'count', name: 'miss' });
+  if (misses <= p.failureThreshold) {
+    fx.push({ type: 'log', level: 'debug', msg: 'heartbeat miss', fields: { misses, threshold: p.failureThreshold } });
+    return challenge(p, s, slot, at, misses, fx);
+  }
+  return onLoss(p, s, misses, fx);
+}
+
+/** Loss: STOPPED always, then LOSS when host and instance reporting allow (daemons §1.9, §9 item 8). */
+function onLoss(p: HeartbeatPolicy, s: InstanceState, misses: number, fx: InstanceEffect[]): InstanceState {
+  fx.push({ type: 'count', name: 'loss' });
+  const stopped = stop(s, 'loss', fx);
+  if (p.hostReporting && s.reporting) {
+    fx.push({ type: 'log', level: 'warn', msg: 'heartbeat loss', fields: { misses } });
+    fx.push({ type: 'report', report: { kind: 'loss', correctiveAction: s.params.correctiveAction } });
+  } else {
+    fx.push({ type: 'log', level: 'warn', msg: 'heartbeat loss not reported: reporting disabled', fields: { misses, hostReporting: p.hostReporting, reporting: s.reporting } });
+  }
+  return { ...stopped, cycle: { kind: 'waiting-init' } };
+}
+
+function challenge(p: HeartbeatPolicy, s: InstanceState, slot: number, at: number, misses: number, fx: InstanceEffect[]): InstanceState {
+  const value = p.nextChallenge();
+  fx.push({ type: 'count', name: 'challenge' });
+  const sent = send(s, { msg_type: 'challenge', sequence: 0, heartbeat_challenge: value }, fx);
+  return { ...sent, cycle: { kind: 'cycling', challenge: value, scheduledAt: slot, sentAt: at, answered: false, misses } };
+}
+
+function onMessage(p: HeartbeatPolicy, s: InstanceState, at: number, m: WireMessage, fx: InstanceEffect[]): InstanceState {
+  if (s.link.kind !== 'connected') return s;
+  switch (m.msg_type) {
+    case 'init':
+      return onInit(p, s, at, m, fx);
+    case 'challenge_response':
+      return onResponse(p, s, at, m, fx);
+    case 'action_response':
+      return onActionResponse(s, m, fx);
+    case 'exit':
+      // Graceful stop: STOPPED, no loss (daemons §1.6 exit).
+      fx.push({ type: 'log', level: 'info', msg: 'guest exited', fields: { logMsg: m.log_msg } });
+      return { ...stop(s, 'exit', fx), cycle: { kind: 'waiting-init' }, vote: failVote(s, 'guest exited', fx) };
+    case 'init_ack':
+    case 'challenge':
+    case 'action_notify':
+    case 'nack':
+      // The decoder nacks these host-only types before they get here (daemons §1.6 nack).
+      return s;
+  }
+}
+
+function onInit(p: HeartbeatPolicy, s: InstanceState, at: number, m: WireMessage & { msg_type: 'init' }, fx: InstanceEffect[]): InstanceState {
+  const intervalMs = Math.min(p.maxIntervalMs, Math.max(p.pulsePeriodMs, m.heartbeat_interval_ms));
+  const secs = (v: number): number => Math.max(0, v);
+  const params = {
+    invocationId: m.invocation_id, name: m.name, correctiveAction: m.corrective_action, intervalMs,
+    voteSecs: secs(m.vote_secs), shutdownSecs: secs(m.shutdown_notice_secs), suspendSecs: secs(m.suspend_notice_secs),
+    resumeSecs: secs(m.resume_notice_secs), restartSecs: secs(m.restart_secs),
+  };
+  // The newest init is always acked, in any state (daemons §9 item 7: the original went silent instead).
+  fx.push({ type: 'log', level: s.cycle.kind === 'cycling' ? 'info' : 'debug', msg: s.cycle.kind === 'cycling' ? 'guest re-initialised' : 'guest initialised', fields: { name: m.name, intervalMs, correctiveAction: m.corrective_action } });
+  let state: InstanceState = { ...s, params, connectAttempt: 0, lastSignAt: at, unhealthy: undefined };
+  state = send(state, { msg_type: 'init_ack', sequence: 0, invocation_id: m.invocation_id }, fx);
+  // init_ack and the first challenge go out together (daemons §1.6); the cycle is scheduled from now.
+  return challenge(p, state, at, at, 0, fx);
+}
+
+function onResponse(
+  p: HeartbeatPolicy, s: InstanceState, at: number, m: WireMessage & { msg_type: 'challenge_response' }, fx: InstanceEffect[],
+): InstanceState {
+  const c = s.cycle;
+  if (c.kind !== 'cycling') {
+    fx.push({ type: 'log', level: 'debug', msg: 'response while waiting for init: ignored' });
+    return s;
+  }
+  if (c.answered) {
+    fx.push({ type: 'count', name: 'late-response' });
+    return s;
+  }
+  if (m.heartbeat_response !== c.challenge) {
+    // No state change: the next tick counts a miss (daemons §1.6).
+    fx.push({ type: 'count', name: 'mismatch' });
+    return s;
+  }
+  fx.push({ type: 'response-latency', ms: at - c.sentAt });
+  let state: InstanceState = { ...s, cycle: { ...c, answered: true }, lastSignAt: at };
+  if (m.heartbeat_health === 'healthy') {
+    if (state.unhealthy !== undefined) fx.push({ type: 'log', level: 'info', msg: 'guest healthy again' });
+    state = { ...state, unhealthy: undefined };
+    if (!state.heartbeating) {
+      fx.push({ type: 'report', report: { kind: 'running' } });
+      state = { ...state, heartbeating: true };
+    }
+    return state;
+  }
+  return onUnhealthy(p, state, at, m.corrective_action, m.log_msg, fx);
+}
+
+/**
+ * An unhealthy response still answers the challenge (daemons §1.10). Reported when it starts, when the
+ * action changes, and then at most every illHealthRepeatMs; `none`/`unknown` are never reported.
+ */
+function onUnhealthy(
+  p: HeartbeatPolicy, s: InstanceState, at: number, action: InstanceState['params']['correctiveAction'], logMsg: string, fx: InstanceEffect[],
+): InstanceState {
+  const prev = s.unhealthy;
+  if (action === 'none' || action === 'unknown') {
+    if (prev?.action !== action) fx.push({ type: 'log', level: 'info', msg: 'guest unhealthy; action not reportable', fields: { action, logMsg } });
+    return { ...s, unhealthy: { action, reportedAt: undefined } };
+  }
+  const due = prev?.action !== action || prev.reportedAt === undefined || at - prev.reportedAt >= p.illHealthRepeatMs;
+  if (!due) return s;
+  fx.push({ type: 'count', name: 'ill-health' });
+  fx.push({ type: 'log', level: 'warn', msg: 'guest unhealthy', fields: { action, logMsg } });
+  fx.push({ type: 'report', report: { kind: 'ill-health', action, logMsg } });
+  return { ...s, unhealthy: { action, reportedAt: at } };
+}
+
+function onActionResponse(s: InstanceState, m: WireMessage & { msg_type: 'action_response' }, fx: InstanceEffect[]): InstanceState {
+  if (m.invocation_id !== s.params.invocationId) {
+    fx.push({ type: 'count', name: 'nack' });
+    return send(s, { msg_type: 'nack', sequence: 0, invocation_id: s.params.invocationId, log_msg: nackInvocationMismatch(m.invocation_id, s.params.invocationId) }, fx);
+  }
+  const v = s.vote;
+  if (v.kind !== 'pending' || v.event !== m.event_type || v.notificationType !== m.notification_type) {
+    fx.push({ type: 'log', level: 'warn', msg: 'action_response for no outstanding notice: dropped', fields: { event: m.event_type, result: m.vote_result } });
+    return s;
+  }
+  fx.push({ type: 'report', report: voteReport(v.event, v.notificationType, m.vote_result, m.log_msg) });
+  let state: InstanceState = { ...s, vote: { kind: 'idle' } };
+  const agreed = m.vote_result === 'accept' || m.vote_result === 'complete';
+  // Only an agreed irrevocable notice means the guest is about to go away; a vote (even accepted) or a
+  // reject changes nothing (daemons §8.3, §9 item 9). The guest re-inits when it is back.
+  if (agreed && v.notificationType === 'irrevocable' && expectsGuestGone(v.event)) {
+    state = { ...stop(state, 'suspend', fx), cycle: { kind: 'waiting-init' } };
+  }
+  return state;
+}
+
+function onAction(
+  p: HeartbeatPolicy, s: InstanceState, at: number, event: EventType, notificationType: 'revocable' | 'irrevocable', fx: InstanceEffect[],
+): InstanceState {
+  if (s.link.kind !== 'connected' || s.cycle.kind !== 'cycling') {
+    const why = s.link.kind !== 'connected' ? 'guest channel not connected' : 'guest not initialised';
+    fx.push({ type: 'report', report: voteReport(event, notificationType, 'error', why) });
+    if (event === 'resume' && s.link.kind === 'backing-off') {
+      // The VM is back: reconnect now instead of waiting out the backoff (daemons §8.5).
+      fx.push({ type: 'connect' });
+      return { ...s, link: { kind: 'connecting' } };
+    }
+    return s;
+  }
+  failVote(s, `superseded by ${notificationType} ${event}`, fx);
+  const timeoutMs = noticeTimeoutMs(s.params, event, notificationType);
+  const sent = send(s, {
+    msg_type: 'action_notify', sequence: 0, invocation_id: s.params.invocationId, event_type: event,
+    notification_type: notificationType, timeout_ms: timeoutMs,
+  }, fx);
+  return { ...sent, vote: { kind: 'pending', event, notificationType, timeoutMs, deadline: at + Math.min(timeoutMs + p.voteGraceMs, INT32_MAX) } };
+}
+
+/** The earliest time the instance needs a tick, or undefined: the session arms its one timer for it. */
+export function nextDeadline(p: HeartbeatPolicy, s: InstanceState): number | undefined {
+  if (s.link.kind === 'backing-off') return s.link.retryAt;
+  if (s.link.kind !== 'connected') return undefined;
+  let at = s.lastSignAt + p.reconnectIdleMs;
+  if (s.cycle.kind === 'cycling') at = Math.min(at, s.cycle.scheduledAt + s.params.intervalMs);
+  if (s.vote.kind === 'pending') at = Math.min(at, s.vote.deadline);
+  return at;
+}

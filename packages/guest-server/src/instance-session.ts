@@ -1,0 +1,246 @@
+/**
+ * The driver of one instance (STYLE.md R5): owns its channel socket, its decoder and its one timer,
+ * feeds events to the pure reducer and performs the effects. All state for the instance lives here.
+ */
+import type { Logger } from 'pino';
+import {
+  GUEST_TO_HOST_TYPES, WireDecoder, encodeMessage,
+  type Clock, type EventType, type TimerHandle,
+} from '@guesthb/protocol';
+import type { ChannelConnector, ChannelSocket } from './channel-connector.js';
+import { nextDeadline, stepInstance, type HeartbeatPolicy, type InstanceEvent } from './heartbeat-machine.js';
+import { hbStateName, initialInstanceState, type CountName, type InstanceEffect, type InstanceState, type Report } from './instance-state.js';
+import { noticeTimeoutMs } from './vote-rules.js';
+
+/** Metric sinks a session feeds; implemented by ServerMetrics. */
+export interface SessionMetrics {
+  count(name: CountName): void;
+  observeLatencyMs(ms: number): void;
+}
+
+export interface InstanceSessionDeps {
+  readonly uuid: string;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** Read at every step so SIGHUP and PUT /v1/host take effect at once. */
+  readonly policy: () => HeartbeatPolicy;
+  readonly connect: ChannelConnector;
+  readonly metrics: SessionMetrics;
+  readonly onReport: (session: InstanceSession, report: Report) => void;
+  /** Called after a connect found no file (ENOENT): the server may forget an unprovisioned record. */
+  readonly onGone: (session: InstanceSession) => void;
+}
+
+/** Result of a vote/notify request: whether the notice went out, and its timeout_ms. */
+export interface ActionOutcome {
+  readonly sent: boolean;
+  readonly timeoutMs: number;
+}
+
+export class InstanceSession {
+  readonly uuid: string;
+  readonly #deps: InstanceSessionDeps;
+  #state: InstanceState;
+  #channelPath: string | undefined;
+  /** True when the agent provisioned the instance (PUT); such a record outlives its channel file. */
+  #provisioned = false;
+  #socket: ChannelSocket | undefined;
+  /** Bumped on every new socket or close, so callbacks of an old socket are ignored. */
+  #generation = 0;
+  readonly #decoder = new WireDecoder(GUEST_TO_HOST_TYPES);
+  #timer: TimerHandle | undefined;
+  #armedAt: number | undefined;
+  #queue: InstanceEvent[] = [];
+  #dispatching = false;
+  #closed = false;
+
+  constructor(deps: InstanceSessionDeps) {
+    this.uuid = deps.uuid;
+    this.#deps = deps;
+    this.#state = initialInstanceState(deps.clock.now());
+  }
+
+  get state(): InstanceState {
+    return this.#state;
+  }
+
+  get channelPath(): string | undefined {
+    return this.#channelPath;
+  }
+
+  get provisioned(): boolean {
+    return this.#provisioned;
+  }
+
+  /** A channel file for this uuid was found (start-up, watcher, rescan) or re-created. */
+  channelFound(path: string): void {
+    this.#channelPath = path;
+    this.#dispatch({ type: 'channel-found', at: this.#deps.clock.now() });
+  }
+
+  /** The channel file went away; ignored when it is not the file this session uses. */
+  channelRemoved(path: string): void {
+    if (path !== this.#channelPath) return;
+    this.#channelPath = undefined;
+    this.#dispatch({ type: 'channel-removed', at: this.#deps.clock.now() });
+  }
+
+  /** Agent ADD/MOD_INST: provisioned from now on, with this reporting state. */
+  provision(reporting: boolean): void {
+    this.#provisioned = true;
+    this.#dispatch({ type: 'set-reporting', at: this.#deps.clock.now(), reporting });
+  }
+
+  /** Agent VOTE/NOTIFY: sends action_notify if the guest can receive it; else an `error` result is reported. */
+  requestAction(event: EventType, notificationType: 'revocable' | 'irrevocable'): ActionOutcome {
+    const timeoutMs = noticeTimeoutMs(this.#state.params, event, notificationType);
+    this.#dispatch({ type: 'action', at: this.#deps.clock.now(), event, notificationType });
+    const v = this.#state.vote;
+    const sent = v.kind === 'pending' && v.event === event && v.notificationType === notificationType;
+    return { sent, timeoutMs: sent ? timeoutMs : 0 };
+  }
+
+  /** Stops everything: socket, timer. Idempotent; no reports. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closeSocket();
+    this.#disarm();
+    this.#queue = [];
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { uuid: this.uuid, channel: this.#channelPath, state: hbStateName(this.#state), link: this.#state.link.kind, armedAt: this.#armedAt };
+  }
+
+  #dispatch(event: InstanceEvent): void {
+    if (this.#closed) return;
+    this.#queue.push(event);
+    if (this.#dispatching) return;   // effects may raise events: run them after the current one
+    this.#dispatching = true;
+    try {
+      for (let e = this.#queue.shift(); e !== undefined; e = this.#queue.shift()) {
+        const [next, effects] = stepInstance(this.#deps.policy(), this.#state, e);
+        const prevName = hbStateName(this.#state);
+        this.#state = next;
+        const name = hbStateName(next);
+        if (name !== prevName) this.#deps.log.debug({ from: prevName, to: name, event: e.type }, 'state');
+        for (const effect of effects) this.#perform(effect);
+        if (this.#closed) return;
+      }
+    } finally {
+      this.#dispatching = false;
+    }
+    this.#rearm();
+  }
+
+  #perform(effect: InstanceEffect): void {
+    switch (effect.type) {
+      case 'send':
+        this.#send(effect.body);
+        return;
+      case 'connect':
+        this.#connect();
+        return;
+      case 'close-socket':
+        this.#closeSocket();
+        return;
+      case 'report':
+        this.#deps.onReport(this, effect.report);
+        return;
+      case 'count':
+        this.#deps.metrics.count(effect.name);
+        return;
+      case 'response-latency':
+        this.#deps.metrics.observeLatencyMs(effect.ms);
+        return;
+      case 'log':
+        this.#deps.log[effect.level](effect.fields ?? {}, effect.msg);
+        return;
+    }
+  }
+
+  #send(body: Parameters<typeof encodeMessage>[0]): void {
+    if (this.#socket === undefined) return;
+    try {
+      this.#socket.write(encodeMessage(body));
+    } catch (err) {
+      this.#deps.log.warn({ err, msgType: body.msg_type }, 'message not sent');
+    }
+  }
+
+  #connect(): void {
+    this.#closeSocket();
+    const path = this.#channelPath;
+    const at = this.#deps.clock.now();
+    if (path === undefined) {
+      this.#queue.push({ type: 'channel-removed', at });
+      return;
+    }
+    const generation = ++this.#generation;
+    let opened = false;
+    this.#socket = this.#deps.connect(path, {
+      onConnect: () => {
+        if (generation !== this.#generation) return;
+        opened = true;
+        this.#dispatch({ type: 'connected', at: this.#deps.clock.now() });
+      },
+      onData: (chunk) => {
+        if (generation !== this.#generation) return;
+        for (const result of this.#decoder.push(chunk)) {
+          const now = this.#deps.clock.now();
+          this.#dispatch(result.ok
+            ? { type: 'message', at: now, message: result.message }
+            : { type: 'bad-message', at: now, reason: result.reason, nack: result.nack });
+        }
+      },
+      onClose: (errorCode) => {
+        if (generation !== this.#generation) return;
+        this.#socket = undefined;
+        this.#generation++;
+        const now = this.#deps.clock.now();
+        if (errorCode === 'ENOENT') {
+          // ENOENT: the channel is gone (daemons §1.3).
+          this.#channelPath = undefined;
+          this.#dispatch({ type: 'channel-removed', at: now });
+          this.#deps.onGone(this);
+        } else if (!opened) {
+          this.#dispatch({ type: 'connect-failed', at: now, error: errorCode ?? 'closed' });
+        } else {
+          this.#dispatch({ type: 'disconnected', at: now, cause: errorCode ?? 'EOF' });
+        }
+      },
+    });
+  }
+
+  #closeSocket(): void {
+    this.#generation++;
+    this.#decoder.reset();
+    const socket = this.#socket;
+    this.#socket = undefined;
+    socket?.destroy();
+  }
+
+  #rearm(): void {
+    if (this.#closed) return;
+    const deadline = nextDeadline(this.#deps.policy(), this.#state);
+    if (deadline === this.#armedAt) return;
+    this.#disarm();
+    if (deadline === undefined) return;
+    this.#armedAt = deadline;
+    const clock = this.#deps.clock;
+    this.#timer = clock.setTimeout(() => {
+      this.#timer = undefined;
+      this.#armedAt = undefined;
+      // A timer may fire a fraction of a millisecond before the deadline by the monotonic clock.
+      const now = clock.now();
+      this.#dispatch({ type: 'tick', at: deadline - now < 2 ? Math.max(now, deadline) : now });
+    }, Math.max(0, Math.ceil(deadline - clock.now())));
+  }
+
+  #disarm(): void {
+    if (this.#timer !== undefined) this.#deps.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#armedAt = undefined;
+  }
+}

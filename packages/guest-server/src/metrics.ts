@@ -1,0 +1,81 @@
+/** Prometheus metrics of guest-server (prom-client, own registry). Names are documented in README.md. */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { PeerEventKind } from '@guesthb/protocol';
+import type { CountName } from './instance-state.js';
+import type { OutboxMetrics } from './outbox.js';
+import type { SessionMetrics } from './instance-session.js';
+
+export class ServerMetrics implements SessionMetrics, OutboxMetrics {
+  readonly registry = new Registry();
+  readonly #counters: Readonly<Record<CountName, Counter>>;
+  readonly #latency: Histogram;
+  readonly #outboxDepth: Gauge;
+  readonly #dropped: Counter<'kind'>;
+  readonly #eventsSent: Counter;
+  readonly #sendFailures: Counter;
+
+  /** `instancesByState` is called at scrape time, so no gauge is updated per heartbeat. */
+  constructor(instancesByState: () => ReadonlyMap<string, number>) {
+    const r = [this.registry];
+    const counter = (name: string, help: string): Counter => new Counter({ name, help, registers: r });
+    this.#counters = {
+      challenge: counter('guest_server_challenges_total', 'Challenges sent to guests'),
+      miss: counter('guest_server_misses_total', 'Heartbeat windows without a valid response'),
+      loss: counter('guest_server_losses_total', 'Heartbeat losses declared'),
+      'ill-health': counter('guest_server_ill_health_reports_total', 'Ill-health reports raised'),
+      reconnect: counter('guest_server_reconnects_total', 'Channel disconnects and forced reconnects'),
+      nack: counter('guest_server_nacks_total', 'Nacks sent to guests'),
+      mismatch: counter('guest_server_challenge_mismatches_total', 'Responses that did not echo the challenge'),
+      'late-response': counter('guest_server_late_responses_total', 'Responses after the window was already answered'),
+    };
+    this.#latency = new Histogram({
+      name: 'guest_server_challenge_response_seconds',
+      help: 'Time from a challenge to its valid response',
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: r,
+    });
+    const responses = counter('guest_server_responses_total', 'Valid challenge responses');
+    this.#responses = responses;
+    this.#outboxDepth = new Gauge({ name: 'guest_server_outbox_depth', help: 'Events waiting for the agent', registers: r });
+    this.#dropped = new Counter({ name: 'guest_server_outbox_dropped_total', help: 'Events dropped from a full outbox', labelNames: ['kind'], registers: r });
+    this.#eventsSent = counter('guest_server_events_sent_total', 'Events acknowledged by the agent');
+    this.#sendFailures = counter('guest_server_event_send_failures_total', 'Failed POST /v1/events attempts');
+    new Gauge({
+      name: 'guest_server_instances',
+      help: 'Instances by heartbeat state',
+      labelNames: ['state'],
+      registers: r,
+      collect(): void {
+        this.reset();
+        for (const [state, n] of instancesByState()) this.set({ state }, n);
+      },
+    });
+  }
+
+  readonly #responses: Counter;
+
+  count(name: CountName): void {
+    this.#counters[name].inc();
+  }
+
+  observeLatencyMs(ms: number): void {
+    this.#responses.inc();
+    this.#latency.observe(ms / 1000);
+  }
+
+  setDepth(depth: number): void {
+    this.#outboxDepth.set(depth);
+  }
+
+  dropped(kind: PeerEventKind): void {
+    this.#dropped.inc({ kind });
+  }
+
+  sent(count: number): void {
+    if (count > 0) this.#eventsSent.inc(count);
+  }
+
+  sendFailed(): void {
+    this.#sendFailures.inc();
+  }
+}
