@@ -141,17 +141,6 @@ export class Inventory {
     return 'created';
   }
 
-  /** Removes a host and its instances (there is no mtcAgent DEL_HOST here); DELETE each on its server. */
-  deleteHost(hostname: string): ServerCommand[] {
-    if (!this.#hosts.delete(hostname)) return [];
-    const commands: ServerCommand[] = [];
-    for (const inst of this.instancesOn(hostname)) {
-      this.#instances.delete(inst.uuid);
-      commands.push({ type: 'delete-instance', hostname, uuid: inst.uuid });
-    }
-    return commands;
-  }
-
   /** Host enable/disable (daemons §6.2): host reporting plus MOD_HOST to its server. */
   setHostReporting(host: Host, on: boolean): ServerCommand[] {
     host.reporting = on;

@@ -3,7 +3,7 @@
  * /healthz and /metrics. Not the VIM port.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { fastify, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import { fastify, LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { EventBatchSchema, PeerPath, type EventAck, type EventBatch } from '@guesthb/protocol';
 import { GuestAgentErrorCode } from './errors.js';
@@ -21,7 +21,7 @@ export interface RxAppDeps {
 export const EVENTS_BODY_LIMIT_BYTES = 1024 * 1024;
 
 export function buildRxApp(deps: RxAppDeps): FastifyInstance {
-  const app = fastify({ loggerInstance: deps.log as FastifyBaseLogger, bodyLimit: EVENTS_BODY_LIMIT_BYTES, disableRequestLogging: true });
+  const app = fastify({ loggerInstance: deps.log as FastifyBaseLogger, bodyLimit: EVENTS_BODY_LIMIT_BYTES, logController: new LogController({ disableRequestLogging: true }) });
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const status = err.statusCode ?? 500;
     if (status >= 500) req.log.error({ err }, 'request failed');

@@ -3,7 +3,7 @@
  * Bodies are read as text for every method (a GET may carry one: H5) and parsed by the rules, so each
  * failure keeps the original's status. Errors answer `{"status":"fail","reason":…,"code":…,"message":…}`.
  */
-import { fastify, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import { fastify, LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import { vimErrorText, type VimErrorReason } from '@guesthb/protocol';
 import { GuestAgentErrorCode } from './errors.js';
@@ -21,7 +21,7 @@ export interface VimAppDeps extends VimCommandDeps {
 export const VIM_BODY_LIMIT_BYTES = 64 * 1024;
 
 export function buildVimApp(deps: VimAppDeps): FastifyInstance {
-  const app = fastify({ loggerInstance: deps.log as FastifyBaseLogger, bodyLimit: VIM_BODY_LIMIT_BYTES, disableRequestLogging: true });
+  const app = fastify({ loggerInstance: deps.log as FastifyBaseLogger, bodyLimit: VIM_BODY_LIMIT_BYTES, logController: new LogController({ disableRequestLogging: true }) });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
     done(null, body);

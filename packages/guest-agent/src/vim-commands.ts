@@ -92,11 +92,10 @@ function parseBody<T>(body: string | undefined, schema: { safeParse(v: unknown):
 
 function handleHost(inventory: Inventory, req: VimRequest, uuid: string, command: string): VimOutcome {
   switch (req.method) {
-    case 'DELETE': {
-      // H4: always 204 (vim §1.2). No mtcAgent here, so the host and its instances go too.
-      const host = inventory.hostByUuidOrName(uuid);
-      return { route: 'H4', reply: NO_CONTENT, commands: host === undefined ? [] : inventory.deleteHost(host.hostname) };
-    }
+    case 'DELETE':
+      // H4: always 204 with no lookup and no state change, as the original (vim §1.2, daemons §4.2): the
+      // VIM's "delete host services" is not a host removal (that came from mtcAgent), and instances go by I3.
+      return { route: 'H4', reply: NO_CONTENT, commands: [] };
     case 'GET': {
       // H5: the VIM sends GET …/disable with a body; both are ignored (vim §3 item 1).
       const host = inventory.hostByUuidOrName(uuid);
