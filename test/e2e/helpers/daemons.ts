@@ -107,6 +107,7 @@ export async function startGuestServer(options: ServerOptions): Promise<Daemon> 
   await writeFile(config, [
     '[client]',
     `rx_port = ${options.port}`,
+    'bind_address = 127.0.0.1',
     'hbs_failure_threshold = 1',
     'hbs_pulse_period = 400',
     `advertise_url = http://127.0.0.1:${options.port}`,
@@ -135,6 +136,7 @@ export async function startGuestAgent(options: AgentOptions): Promise<Daemon> {
     `rx_port = ${options.port}`,
     `vim_cmd_port = ${options.vimCmdPort}`,
     'vim_cmd_host = 127.0.0.1',
+    'rx_host = 127.0.0.1',
     'hbs_failure_threshold = 1',
     'audit_period_secs = 2',
     '',
