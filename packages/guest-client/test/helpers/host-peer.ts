@@ -13,6 +13,8 @@ export class HostPeer {
   readonly rejected: string[] = [];
   /** Every byte received, for byte-exact checks. */
   raw = '';
+  /** Number of data chunks received (split messages arrive in several). */
+  chunks = 0;
   #sequence = 0;
   readonly #decoder = new WireDecoder(GUEST_TO_HOST_TYPES);
   readonly #waiters = new Set<() => void>();
@@ -21,6 +23,7 @@ export class HostPeer {
   constructor(readonly socket: Socket) {
     socket.on('data', (chunk: Buffer) => {
       this.raw += chunk.toString('utf8');
+      this.chunks++;
       for (const result of this.#decoder.push(chunk)) {
         if (result.ok) this.messages.push(result.message);
         else this.rejected.push(result.code);
