@@ -4,7 +4,7 @@
  * schemas; every error answers PeerErrorBody { code, message }.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { fastify, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { LogController, fastify, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import {
@@ -33,7 +33,8 @@ export interface ApiDeps {
 }
 
 export function buildApi(deps: ApiDeps): FastifyInstance {
-  const app = fastify({ loggerInstance: deps.log as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 64 * 1024 });
+  // Request logs would be one info line per agent audit; failures are logged by the error handler.
+  const app = fastify({ loggerInstance: deps.log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: 64 * 1024 });
   const { port } = deps;
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {

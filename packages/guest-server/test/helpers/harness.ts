@@ -1,0 +1,79 @@
+/** Test harness: a temp channel dir, a fake agent and an in-process guest-server on 127.0.0.1:0; all cleaned up. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { onTestFinished } from 'vitest';
+import { pino } from 'pino';
+import { systemClock, systemRandom } from '@guesthb/daemon-kit';
+import { channelFileName } from '@guesthb/protocol';
+import { buildConfig, createGuestServer, type GuestServer } from '../../src/index.js';
+import { FakeAgent } from './fake-agent.js';
+import { TestGuest, type TestGuestOptions } from './test-guest.js';
+
+export const UUID_A = '11111111-2222-3333-4444-555555555555';
+export const UUID_B = 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee';
+
+export function uuidOf(i: number): string {
+  return `00000000-0000-0000-0000-${i.toString().padStart(12, '0')}`;
+}
+
+export async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'gs-'));
+  onTestFinished(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export async function startAgent(): Promise<FakeAgent> {
+  const agent = new FakeAgent();
+  await agent.start();
+  onTestFinished(() => agent.close());
+  return agent;
+}
+
+export async function startGuest(dir: string, uuid: string, options: Partial<TestGuestOptions> = {}, fileName = channelFileName(uuid)): Promise<TestGuest> {
+  const guest = new TestGuest({ path: join(dir, fileName), intervalMs: 100, ...options });
+  await guest.listen();
+  onTestFinished(() => guest.close());
+  return guest;
+}
+
+export interface ServerOptions {
+  readonly dir: string;
+  readonly agentUrl: string;
+  readonly ini?: string;
+}
+
+export async function startServer(o: ServerOptions): Promise<GuestServer> {
+  const config = buildConfig({
+    iniText: `[client]\nbind_address = 127.0.0.1\nhbs_pulse_period = 50\n${o.ini ?? ''}`,
+    cli: { channelDir: o.dir, agentUrl: o.agentUrl, port: 0, hostname: 'compute-0' },
+    osHostname: 'unused',
+  });
+  const server = createGuestServer({
+    config, log: pino({ level: process.env['GS_TEST_LOG'] ?? 'silent' }), clock: systemClock, random: systemRandom, wallClockMs: () => Date.now(),
+  });
+  onTestFinished(() => server.close());
+  await server.start();
+  return server;
+}
+
+/** Polls `predicate` every 10 ms until true or `timeoutMs` elapses (bounded wait, never a fixed sleep). */
+export async function until(predicate: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** A request to the server's command API. */
+export async function api(server: GuestServer, method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: unknown }> {
+  const headers: Record<string, string> = {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (token !== undefined) headers['authorization'] = `Bearer ${token}`;
+  const res = await fetch(`http://127.0.0.1:${server.port}${path}`, { method, headers, body: body === undefined ? null : JSON.stringify(body) });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try { parsed = text === '' ? undefined : JSON.parse(text); } catch { /* text body, e.g. /metrics */ }
+  return { status: res.status, body: parsed };
+}
