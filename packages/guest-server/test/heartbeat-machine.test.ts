@@ -1,0 +1,463 @@
+/**
+ * Pure tests of the per-instance reducer: every row of daemons §2.4 / §1.9 and each quirk decision
+ * (README "Decisions"). No clock, no I/O: time is the `at` of each event.
+ */
+import { describe, expect, it } from 'vitest';
+import type { WireMessage } from '@guesthb/protocol';
+import { initialInstanceState, nextDeadline, stepInstance, type HeartbeatPolicy, type InstanceEffect, type InstanceEvent, type InstanceState } from '../src/index.js';
+
+function policy(overrides: Partial<HeartbeatPolicy> = {}): HeartbeatPolicy {
+  let n = 100;
+  return {
+    failureThreshold: 1, pulsePeriodMs: 400, maxIntervalMs: 3_600_000, hostReporting: true, reconnectIdleMs: 120_000,
+    voteGraceMs: 1_000, illHealthRepeatMs: 60_000, nextChallenge: () => ++n, ...overrides,
+  };
+}
+
+const INIT: WireMessage = {
+  version: 3, revision: 1, msg_type: 'init', sequence: 1, invocation_id: 77, name: 'vm', heartbeat_interval_ms: 1000,
+  vote_secs: 9, shutdown_notice_secs: 8, suspend_notice_secs: 7, resume_notice_secs: 6, restart_secs: 300, corrective_action: 'reboot',
+};
+
+function response(value: number, health: 'healthy' | 'unhealthy' = 'healthy', action: WireMessage extends never ? never : 'reboot' | 'none' | 'stop' | 'log' | 'unknown' = 'reboot'): WireMessage {
+  return { version: 3, revision: 1, msg_type: 'challenge_response', sequence: 2, heartbeat_response: value, heartbeat_health: health, corrective_action: action, log_msg: health };
+}
+
+function actionResponse(event: 'stop' | 'pause' | 'suspend' | 'reboot', type: 'revocable' | 'irrevocable', result: 'accept' | 'reject' | 'complete', invocation = 77): WireMessage {
+  return { version: 3, revision: 1, msg_type: 'action_response', sequence: 3, invocation_id: invocation, event_type: event, notification_type: type, vote_result: result, log_msg: 'because' };
+}
+
+/** Runs events in order, collecting all effects. */
+function run(p: HeartbeatPolicy, s: InstanceState, events: readonly InstanceEvent[]): [InstanceState, InstanceEffect[]] {
+  const all: InstanceEffect[] = [];
+  let state = s;
+  for (const e of events) {
+    const [next, fx] = stepInstance(p, state, e);
+    state = next;
+    all.push(...fx);
+  }
+  return [state, all];
+}
+
+const sends = (fx: readonly InstanceEffect[]): string[] => fx.flatMap((e) => (e.type === 'send' ? [e.body.msg_type] : []));
+const reports = (fx: readonly InstanceEffect[]): unknown[] => fx.flatMap((e) => (e.type === 'report' ? [e.report] : []));
+const counts = (fx: readonly InstanceEffect[]): string[] => fx.flatMap((e) => (e.type === 'count' ? [e.name] : []));
+
+/** Connected at t=0, init at t=0 (first challenge value 101 at t=0). */
+function initialised(p = policy()): InstanceState {
+  return run(p, initialInstanceState(0, true), [{ type: 'channel-found', at: 0 }, { type: 'connected', at: 0 }, { type: 'message', at: 0, message: INIT }])[0];
+}
+
+/** Initialised and heartbeating (healthy response to 101 at t=10). */
+function heartbeating(p = policy()): InstanceState {
+  return run(p, initialised(p), [{ type: 'message', at: 10, message: response(101) }])[0];
+}
+
+describe('connect (daemons §1.3, §2.4 row "connect DONE")', () => {
+  it('channel-found connects; connected waits for init with the 120 s reconnect audit armed', () => {
+    const p = policy();
+    const [s1, fx1] = stepInstance(p, initialInstanceState(0), { type: 'channel-found', at: 0 });
+    expect(fx1).toEqual([{ type: 'connect' }]);
+    const [s2] = stepInstance(p, s1, { type: 'connected', at: 5 });
+    expect(s2.link).toEqual({ kind: 'connected', since: 5 });
+    expect(s2.cycle.kind).toBe('waiting-init');
+    expect(nextDeadline(p, s2)).toBe(5 + 120_000);
+  });
+
+  it('connect failures back off 1, 2, 4 … 60 s (daemons §1.3)', () => {
+    const p = policy();
+    let s = stepInstance(p, initialInstanceState(0), { type: 'channel-found', at: 0 })[0];
+    const delays: number[] = [];
+    let at = 0;
+    for (let i = 0; i < 8; i++) {
+      s = stepInstance(p, s, { type: 'connect-failed', at, error: 'ECONNREFUSED' })[0];
+      if (s.link.kind !== 'backing-off') throw new Error('expected backing-off');
+      delays.push(s.link.retryAt - at);
+      at = s.link.retryAt;
+      const [next, fx] = stepInstance(p, s, { type: 'tick', at });
+      expect(fx).toEqual([{ type: 'connect' }]);
+      s = next;
+    }
+    expect(delays).toEqual([1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000]);
+  });
+
+  it('a valid init resets the backoff; the next disconnect waits 1 s', () => {
+    const p = policy();
+    let s = initialInstanceState(0);
+    s = run(p, s, [{ type: 'channel-found', at: 0 }, { type: 'connect-failed', at: 0, error: 'x' }, { type: 'tick', at: 1000 }, { type: 'connect-failed', at: 1000, error: 'x' }])[0];
+    expect(s.connectAttempt).toBe(2);
+    s = run(p, s, [{ type: 'tick', at: 3000 }, { type: 'connected', at: 3000 }, { type: 'message', at: 3001, message: INIT }])[0];
+    expect(s.connectAttempt).toBe(0);
+    s = stepInstance(p, s, { type: 'disconnected', at: 4000, cause: 'EOF' })[0];
+    expect(s.link).toEqual({ kind: 'backing-off', retryAt: 5000 });
+  });
+});
+
+describe('init (daemons §1.6 init, §2.4)', () => {
+  it('waiting_init + valid init: init_ack to that invocation, then the first challenge at once', () => {
+    const p = policy();
+    const s0 = run(p, initialInstanceState(0), [{ type: 'channel-found', at: 0 }, { type: 'connected', at: 0 }])[0];
+    const [s, fx] = stepInstance(p, s0, { type: 'message', at: 20, message: INIT });
+    expect(sends(fx)).toEqual(['init_ack', 'challenge']);
+    const bodies = fx.flatMap((e) => (e.type === 'send' ? [e.body] : []));
+    expect(bodies).toEqual([
+      { msg_type: 'init_ack', invocation_id: 77, sequence: 1 },
+      { msg_type: 'challenge', heartbeat_challenge: 101, sequence: 2 },
+    ]);
+    expect(s.cycle).toEqual({ kind: 'cycling', challenge: 101, scheduledAt: 20, sentAt: 20, answered: false, misses: 0 });
+    expect(s.params).toMatchObject({ invocationId: 77, intervalMs: 1000, voteSecs: 9, restartSecs: 300, correctiveAction: 'reboot' });
+    expect(nextDeadline(p, s)).toBe(1020);
+  });
+
+  it('an interval below hbs_pulse_period is raised to it; a huge one is capped', () => {
+    const p = policy({ pulsePeriodMs: 400 });
+    const low = stepInstance(p, initialised(p), { type: 'message', at: 1, message: { ...INIT, heartbeat_interval_ms: 100 } })[0];
+    expect(low.params.intervalMs).toBe(400);
+    const high = stepInstance(p, initialised(p), { type: 'message', at: 1, message: { ...INIT, heartbeat_interval_ms: 2_000_000_000 } })[0];
+    expect(high.params.intervalMs).toBe(3_600_000);
+  });
+
+  it('[§9 item 7] an init while cycling is acked (the newest init wins) and heartbeating is kept', () => {
+    const p = policy();
+    const s0 = heartbeating(p);
+    const [s, fx] = stepInstance(p, s0, { type: 'message', at: 500, message: { ...INIT, invocation_id: 88 } });
+    expect(sends(fx)).toEqual(['init_ack', 'challenge']);
+    expect(s.params.invocationId).toBe(88);
+    expect(s.heartbeating).toBe(true);
+    expect(reports(fx)).toEqual([]);
+  });
+});
+
+describe('challenge / response (daemons §1.6, §1.8, §1.9)', () => {
+  it('matching healthy response: waiting_challenge, RUNNING once', () => {
+    const p = policy();
+    const [s, fx] = stepInstance(p, initialised(p), { type: 'message', at: 10, message: response(101) });
+    expect(s.cycle).toMatchObject({ answered: true });
+    expect(s.heartbeating).toBe(true);
+    expect(reports(fx)).toEqual([{ kind: 'running' }]);
+    expect(fx).toContainEqual({ type: 'response-latency', ms: 10 });
+    const [, fx2] = run(p, s, [{ type: 'tick', at: 1000 }, { type: 'message', at: 1005, message: response(102) }]);
+    expect(reports(fx2)).toEqual([]);
+  });
+
+  it('a late response (already answered) is ignored', () => {
+    const p = policy();
+    const [, fx] = stepInstance(p, heartbeating(p), { type: 'message', at: 20, message: response(101) });
+    expect(counts(fx)).toEqual(['late-response']);
+  });
+
+  it('mismatching response: no state change, then a miss at the tick', () => {
+    const p = policy();
+    const s0 = initialised(p);
+    const [s, fx] = stepInstance(p, s0, { type: 'message', at: 10, message: response(999) });
+    expect(s).toBe(s0);
+    expect(counts(fx)).toEqual(['mismatch']);
+    const [s2, fx2] = stepInstance(p, s, { type: 'tick', at: 1000 });
+    expect(counts(fx2)).toEqual(['miss', 'challenge']);
+    expect(s2.cycle).toMatchObject({ misses: 1, answered: false });
+  });
+
+  it('waiting_challenge + tick: next challenge on the schedule (no drift), misses reset', () => {
+    const p = policy();
+    const s0 = heartbeating(p);
+    const [s, fx] = stepInstance(p, s0, { type: 'tick', at: 1003 });   // timer fired 3 ms late
+    expect(sends(fx)).toEqual(['challenge']);
+    expect(s.cycle).toMatchObject({ scheduledAt: 1000, sentAt: 1003, misses: 0, challenge: 102 });
+    expect(nextDeadline(p, s)).toBe(2000);
+  });
+
+  it('after a stall of more than an interval the schedule is rebased, not burst', () => {
+    const p = policy();
+    const [s] = stepInstance(p, heartbeating(p), { type: 'tick', at: 3500 });
+    expect(s.cycle).toMatchObject({ scheduledAt: 3500 });
+  });
+
+  it('a tick before the slot does nothing', () => {
+    const p = policy();
+    const s0 = heartbeating(p);
+    const [s, fx] = stepInstance(p, s0, { type: 'tick', at: 999 });
+    expect(s).toBe(s0);
+    expect(fx).toEqual([]);
+  });
+
+  it('misses ≤ threshold re-challenge; misses > threshold is loss: STOPPED then LOSS, challenges stop', () => {
+    const p = policy({ failureThreshold: 1 });
+    const [s1, fx1] = run(p, heartbeating(p), [{ type: 'tick', at: 1000 }, { type: 'tick', at: 2000 }]);
+    expect(counts(fx1)).toEqual(['challenge', 'miss', 'challenge']);
+    expect(s1.cycle).toMatchObject({ scheduledAt: 2000 });
+    expect(s1.cycle).toMatchObject({ misses: 1 });
+    const [s2, fx2] = stepInstance(p, s1, { type: 'tick', at: 3000 });
+    expect(counts(fx2)).toEqual(['miss', 'loss']);
+    expect(reports(fx2)).toEqual([{ kind: 'stopped', reason: 'loss' }, { kind: 'loss', correctiveAction: 'reboot' }]);
+    expect(s2.cycle.kind).toBe('waiting-init');
+    expect(s2.heartbeating).toBe(false);
+    expect(sends(fx2)).toEqual([]);
+    // Loss is declared (threshold + 1) × interval after the first unanswered challenge (sent at 1000).
+    expect(nextDeadline(p, s2)).toBe(10 + 120_000);
+  });
+
+  it('threshold 0: the first missed window is a loss', () => {
+    const p = policy({ failureThreshold: 0 });
+    const [, fx] = run(p, initialised(p), [{ type: 'tick', at: 1000 }]);
+    expect(reports(fx)).toEqual([{ kind: 'loss', correctiveAction: 'reboot' }]);
+  });
+
+  it('[§9 item 8] instance reporting disabled: misses counted as usual; STOPPED sent, LOSS withheld', () => {
+    const p = policy();
+    const s0 = run(p, heartbeating(p), [{ type: 'set-reporting', at: 11, reporting: false }, { type: 'tick', at: 1000 }])[0];
+    const [s1, fx1] = stepInstance(p, s0, { type: 'tick', at: 2000 });
+    expect(s1.cycle).toMatchObject({ kind: 'cycling', misses: 1 });   // one miss does not drop to waiting_init
+    expect(reports(fx1)).toEqual([]);
+    const [, fx2] = stepInstance(p, s1, { type: 'tick', at: 3000 });
+    expect(reports(fx2)).toEqual([{ kind: 'stopped', reason: 'loss' }]);
+    expect(counts(fx2)).toContain('loss');
+  });
+
+  it('host reporting disabled withholds LOSS too (daemons §1.9 FAILURE stage)', () => {
+    const p = policy({ hostReporting: false });
+    const s0 = stepInstance(p, heartbeating(p), { type: 'set-reporting', at: 11, reporting: true })[0];
+    const [, fx] = run(p, s0, [{ type: 'tick', at: 1000 }, { type: 'tick', at: 2000 }, { type: 'tick', at: 3000 }]);
+    expect(reports(fx)).toEqual([{ kind: 'stopped', reason: 'loss' }]);
+  });
+
+  it('a guest that re-inits after a loss heartbeats again: RUNNING', () => {
+    const p = policy();
+    let [s] = run(p, heartbeating(p), [{ type: 'tick', at: 1000 }, { type: 'tick', at: 2000 }, { type: 'tick', at: 3000 }]);
+    expect(s.heartbeating).toBe(false);
+    const [s2, fx] = run(p, s, [{ type: 'message', at: 5000, message: INIT }]);
+    expect(sends(fx)).toEqual(['init_ack', 'challenge']);
+    s = s2;
+    const c = s.cycle.kind === 'cycling' ? s.cycle.challenge : -1;
+    const [, fx3] = stepInstance(p, s, { type: 'message', at: 5010, message: response(c) });
+    expect(reports(fx3)).toEqual([{ kind: 'running' }]);
+  });
+
+  it('responses while waiting for init are ignored', () => {
+    const p = policy();
+    const s0 = run(p, initialInstanceState(0), [{ type: 'channel-found', at: 0 }, { type: 'connected', at: 0 }])[0];
+    const [s, fx] = stepInstance(p, s0, { type: 'message', at: 1, message: response(5) });
+    expect(s).toBe(s0);
+    expect(sends(fx)).toEqual([]);
+  });
+});
+
+describe('health (daemons §1.10)', () => {
+  it('unhealthy with a reportable action: ILLHEALTH with that action; counts as answered; no RUNNING', () => {
+    const p = policy();
+    const [s, fx] = stepInstance(p, initialised(p), { type: 'message', at: 10, message: response(101, 'unhealthy', 'stop') });
+    expect(reports(fx)).toEqual([{ kind: 'ill-health', action: 'stop', logMsg: 'unhealthy' }]);
+    expect(s.cycle).toMatchObject({ answered: true });
+    expect(s.heartbeating).toBe(false);
+  });
+
+  it('a persisting condition is re-reported only after illHealthRepeatMs, or when the action changes', () => {
+    const p = policy({ illHealthRepeatMs: 60_000 });
+    let s = stepInstance(p, initialised(p), { type: 'message', at: 10, message: response(101, 'unhealthy', 'stop') })[0];
+    const next = (at: number, action: 'stop' | 'reboot'): unknown[] => {
+      const [s1] = stepInstance(p, s, { type: 'tick', at });
+      const c = s1.cycle.kind === 'cycling' ? s1.cycle.challenge : -1;
+      const [s2, fx] = stepInstance(p, s1, { type: 'message', at: at + 5, message: response(c, 'unhealthy', action) });
+      s = s2;
+      return reports(fx);
+    };
+    expect(next(1000, 'stop')).toEqual([]);
+    expect(next(2000, 'reboot')).toEqual([{ kind: 'ill-health', action: 'reboot', logMsg: 'unhealthy' }]);
+    expect(next(3000, 'reboot')).toEqual([]);
+    expect(next(62_000, 'reboot')).toEqual([{ kind: 'ill-health', action: 'reboot', logMsg: 'unhealthy' }]);
+  });
+
+  it('unhealthy with none/unknown is not reported; healthy again clears it', () => {
+    const p = policy();
+    const [s, fx] = stepInstance(p, initialised(p), { type: 'message', at: 10, message: response(101, 'unhealthy', 'none') });
+    expect(reports(fx)).toEqual([]);
+    expect(s.unhealthy).toEqual({ action: 'none', reportedAt: undefined });
+    const [s1] = stepInstance(p, s, { type: 'tick', at: 1000 });
+    const [s2, fx2] = stepInstance(p, s1, { type: 'message', at: 1001, message: response(102) });
+    expect(s2.unhealthy).toBeUndefined();
+    expect(reports(fx2)).toEqual([{ kind: 'running' }]);
+  });
+});
+
+describe('exit, reporting, link loss (daemons §1.3, §2.4)', () => {
+  it('exit: STOPPED(exit), waiting_init, no loss', () => {
+    const p = policy();
+    const [s, fx] = stepInstance(p, heartbeating(p), { type: 'message', at: 20, message: { version: 3, revision: 1, msg_type: 'exit', sequence: 3, log_msg: 'bye' } });
+    expect(reports(fx)).toEqual([{ kind: 'stopped', reason: 'exit' }]);
+    expect(s.cycle.kind).toBe('waiting-init');
+  });
+
+  it('[§9 items 5, 6] a disconnect reports STOPPED(disconnect) and backs off 1 s', () => {
+    const p = policy();
+    const [s, fx] = stepInstance(p, heartbeating(p), { type: 'disconnected', at: 50, cause: 'EOF' });
+    expect(reports(fx)).toEqual([{ kind: 'stopped', reason: 'disconnect' }]);
+    expect(fx).toContainEqual({ type: 'close-socket' });
+    expect(s.link).toEqual({ kind: 'backing-off', retryAt: 1050 });
+    expect(counts(fx)).toContain('reconnect');
+  });
+
+  it('a disconnect of a guest that never heartbeated reports nothing', () => {
+    const p = policy();
+    const [, fx] = stepInstance(p, initialised(p), { type: 'disconnected', at: 50, cause: 'ECONNRESET' });
+    expect(reports(fx)).toEqual([]);
+  });
+
+  it('channel removed: socket closed, STOPPED(channel-removed), no channel', () => {
+    const p = policy();
+    const [s, fx] = stepInstance(p, heartbeating(p), { type: 'channel-removed', at: 50 });
+    expect(reports(fx)).toEqual([{ kind: 'stopped', reason: 'channel-removed' }]);
+    expect(s.link.kind).toBe('no-channel');
+    expect(nextDeadline(p, s)).toBeUndefined();
+  });
+
+  it('channel re-created under a live connection: close and connect anew', () => {
+    const p = policy();
+    const [s, fx] = stepInstance(p, heartbeating(p), { type: 'channel-found', at: 50 });
+    expect(fx.filter((e) => e.type === 'close-socket' || e.type === 'connect')).toEqual([{ type: 'close-socket' }, { type: 'connect' }]);
+    expect(s.link.kind).toBe('connecting');
+  });
+
+  it('[§9 items 7, 29a] no sign of life for 120 s on any connected channel: reconnect', () => {
+    const p = policy();
+    const s0 = run(p, initialInstanceState(0), [{ type: 'channel-found', at: 0 }, { type: 'connected', at: 0 }])[0];
+    const [s, fx] = stepInstance(p, s0, { type: 'tick', at: 120_000 });
+    expect(fx.filter((e) => e.type === 'close-socket' || e.type === 'connect')).toEqual([{ type: 'close-socket' }, { type: 'connect' }]);
+    expect(s.link.kind).toBe('connecting');
+  });
+
+  it('disabling instance reporting keeps the heartbeat running (no STOPPED)', () => {
+    const p = policy();
+    const [s, fx] = stepInstance(p, heartbeating(p), { type: 'set-reporting', at: 20, reporting: false });
+    expect(reports(fx)).toEqual([]);
+    expect(s.cycle.kind).toBe('cycling');
+    expect(s.reporting).toBe(false);
+  });
+
+  it('a bad message is nacked with the last init invocation id; garbage without a nack text is dropped', () => {
+    const p = policy();
+    const [, fx] = stepInstance(p, initialised(p), { type: 'bad-message', at: 5, reason: 'version 2 < 3', nack: 'Bad version: 2, expect version: 3' });
+    expect(fx).toContainEqual({ type: 'send', body: { msg_type: 'nack', sequence: 3, invocation_id: 77, log_msg: 'Bad version: 2, expect version: 3' } });
+    const [, fx2] = stepInstance(p, initialised(p), { type: 'bad-message', at: 5, reason: 'not JSON', nack: undefined });
+    expect(sends(fx2)).toEqual([]);
+  });
+});
+
+describe('votes and notifications (daemons §8)', () => {
+  const cases = [
+    ['revocable', 'stop', 9000],
+    ['revocable', 'resize_begin', 9000],
+    ['irrevocable', 'stop', 8000],
+    ['irrevocable', 'reboot', 8000],
+    ['irrevocable', 'pause', 7000],
+    ['irrevocable', 'suspend', 7000],
+    ['irrevocable', 'resize_begin', 7000],
+    ['irrevocable', 'live_migrate_begin', 7000],
+    ['irrevocable', 'cold_migrate_begin', 7000],
+    ['irrevocable', 'unpause', 6000],
+    ['irrevocable', 'resume', 6000],
+    ['irrevocable', 'resize_end', 6000],
+    ['irrevocable', 'live_migrate_end', 6000],
+    ['irrevocable', 'cold_migrate_end', 6000],
+    ['irrevocable', 'unknown', 9000],
+  ] as const;
+  it.each(cases)('[§9 items 11, 13] %s %s → timeout_ms %i', (type, event, timeoutMs) => {
+    const p = policy();
+    const [s, fx] = stepInstance(p, heartbeating(p), { type: 'action', at: 100, event, notificationType: type });
+    expect(fx).toContainEqual({ type: 'send', body: { msg_type: 'action_notify', sequence: 3, invocation_id: 77, event_type: event, notification_type: type, timeout_ms: timeoutMs } });
+    // [§9 item 12] the server's timer follows the notice's own length, plus a grace for transit.
+    expect(s.vote).toEqual({ kind: 'pending', event, notificationType: type, timeoutMs, deadline: 100 + timeoutMs + 1000 });
+  });
+
+  it('a response is forwarded with its reason; the vote goes idle', () => {
+    const p = policy();
+    const s0 = stepInstance(p, heartbeating(p), { type: 'action', at: 100, event: 'stop', notificationType: 'revocable' })[0];
+    const [s, fx] = stepInstance(p, s0, { type: 'message', at: 200, message: actionResponse('stop', 'revocable', 'reject') });
+    expect(reports(fx)).toEqual([{ kind: 'vote-result', event: 'stop', notificationType: 'revocable', vote: 'reject', reason: 'because' }]);
+    expect(s.vote.kind).toBe('idle');
+    expect(s.cycle.kind).toBe('cycling');
+  });
+
+  it('[§9 item 9] an accepted revocable vote for suspend changes nothing; the challenges go on', () => {
+    const p = policy();
+    const s0 = stepInstance(p, heartbeating(p), { type: 'action', at: 100, event: 'suspend', notificationType: 'revocable' })[0];
+    const [s] = stepInstance(p, s0, { type: 'message', at: 200, message: actionResponse('suspend', 'revocable', 'accept') });
+    expect(s.cycle.kind).toBe('cycling');
+    expect(s.heartbeating).toBe(true);
+  });
+
+  it.each(['pause', 'suspend', 'reboot', 'stop'] as const)('an agreed irrevocable %s: STOPPED(suspend), wait for the guest to re-init', (event) => {
+    const p = policy();
+    const s0 = stepInstance(p, heartbeating(p), { type: 'action', at: 100, event, notificationType: 'irrevocable' })[0];
+    const [s, fx] = stepInstance(p, s0, { type: 'message', at: 200, message: actionResponse(event, 'irrevocable', 'complete') });
+    expect(reports(fx)).toEqual([
+      { kind: 'vote-result', event, notificationType: 'irrevocable', vote: 'complete', reason: 'because' },
+      { kind: 'stopped', reason: 'suspend' },
+    ]);
+    expect(s.cycle.kind).toBe('waiting-init');
+  });
+
+  it('invocation id mismatch: nack with the original text, nothing forwarded', () => {
+    const p = policy();
+    const s0 = stepInstance(p, heartbeating(p), { type: 'action', at: 100, event: 'stop', notificationType: 'revocable' })[0];
+    const [s, fx] = stepInstance(p, s0, { type: 'message', at: 200, message: actionResponse('stop', 'revocable', 'accept', 5) });
+    expect(fx).toContainEqual({ type: 'send', body: { msg_type: 'nack', sequence: 4, invocation_id: 77, log_msg: 'Invocation id mismatch. Received: 5 expect: 77' } });
+    expect(reports(fx)).toEqual([]);
+    expect(s.vote.kind).toBe('pending');
+  });
+
+  it('a response with no notice outstanding is dropped', () => {
+    const p = policy();
+    const [, fx] = stepInstance(p, heartbeating(p), { type: 'message', at: 200, message: actionResponse('stop', 'revocable', 'accept') });
+    expect(reports(fx)).toEqual([]);
+  });
+
+  it('[§9 item 10] no response by timeout + grace: `timeout` is always reported, even while challenges flow', () => {
+    const p = policy();
+    const s0 = stepInstance(p, heartbeating(p), { type: 'action', at: 100, event: 'stop', notificationType: 'revocable' })[0];
+    let s = s0;
+    const all: InstanceEffect[] = [];
+    for (let at = 1000; at <= 10_000; at += 1000) {
+      const [s1, fx1] = stepInstance(p, s, { type: 'tick', at });
+      const c = s1.cycle.kind === 'cycling' ? s1.cycle.challenge : -1;
+      const [s2, fx2] = stepInstance(p, s1, { type: 'message', at: at + 1, message: response(c) });
+      s = s2;
+      all.push(...fx1, ...fx2);
+    }
+    expect(reports(all)).toEqual([]);
+    expect(nextDeadline(p, s)).toBe(10_100);
+    const [s3, fx3] = stepInstance(p, s, { type: 'tick', at: 10_100 });
+    expect(reports(fx3)).toEqual([{ kind: 'vote-result', event: 'stop', notificationType: 'revocable', vote: 'timeout', reason: 'no action_response within 9000 ms' }]);
+    expect(s3.vote.kind).toBe('idle');
+  });
+
+  it('a new notice supersedes an outstanding one: the old one is reported as error', () => {
+    const p = policy();
+    const s0 = stepInstance(p, heartbeating(p), { type: 'action', at: 100, event: 'stop', notificationType: 'revocable' })[0];
+    const [s, fx] = stepInstance(p, s0, { type: 'action', at: 200, event: 'reboot', notificationType: 'irrevocable' });
+    expect(reports(fx)).toEqual([{ kind: 'vote-result', event: 'stop', notificationType: 'revocable', vote: 'error', reason: 'superseded by irrevocable reboot' }]);
+    expect(s.vote).toMatchObject({ event: 'reboot' });
+  });
+
+  it('[§9 item 30] a notice for a guest that cannot receive it is reported as error, not written anywhere', () => {
+    const p = policy();
+    const s0 = run(p, initialInstanceState(0), [{ type: 'channel-found', at: 0 }, { type: 'connected', at: 0 }])[0];
+    const [, fx] = stepInstance(p, s0, { type: 'action', at: 5, event: 'stop', notificationType: 'revocable' });
+    expect(sends(fx)).toEqual([]);
+    expect(reports(fx)).toEqual([{ kind: 'vote-result', event: 'stop', notificationType: 'revocable', vote: 'error', reason: 'guest not initialised' }]);
+  });
+
+  it('[§8.5] resume while backing off reconnects at once', () => {
+    const p = policy();
+    const s0 = stepInstance(p, heartbeating(p), { type: 'disconnected', at: 50, cause: 'EOF' })[0];
+    const [s, fx] = stepInstance(p, s0, { type: 'action', at: 60, event: 'resume', notificationType: 'irrevocable' });
+    expect(fx).toContainEqual({ type: 'connect' });
+    expect(s.link.kind).toBe('connecting');
+    expect(reports(fx)).toEqual([{ kind: 'vote-result', event: 'resume', notificationType: 'irrevocable', vote: 'error', reason: 'guest channel not connected' }]);
+  });
+
+  it('a disconnect with a notice outstanding reports it as error', () => {
+    const p = policy();
+    const s0 = stepInstance(p, heartbeating(p), { type: 'action', at: 100, event: 'stop', notificationType: 'revocable' })[0];
+    const [, fx] = stepInstance(p, s0, { type: 'disconnected', at: 150, cause: 'EPIPE' });
+    expect(reports(fx)).toContainEqual({ kind: 'vote-result', event: 'stop', notificationType: 'revocable', vote: 'error', reason: 'channel disconnect' });
+  });
+});
