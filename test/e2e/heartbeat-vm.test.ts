@@ -3,7 +3,8 @@
  * guest inside runs a v3 responder, and guest-server, guest-agent and a test VIM run as real processes.
  *   heartbeating starts (the VIM sees the service enabled) → QMP stop pauses the VM → the loss is detected
  *   and the failed alarm reaches the VIM → QMP cont → heartbeating resumes after the guest re-inits →
- *   QEMU killed → the channel is gone, the instance is cleaned up, nothing crashed.
+ *   QEMU killed → EOF, heartbeating reported stopped, the channel file removed (as libvirt does) → the VIM
+ *   deletes the instance → guest-agent and guest-server forget it; neither daemon crashed.
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -139,10 +140,15 @@ describe('real VM end to end: QEMU guest ↔ guest-server ↔ guest-agent ↔ VI
     ), daemons, vm);
     await rm(vm.channelPath, { force: true });
     expect(existsSync(vm.channelPath)).toBe(false);
-    await withLogs(waitFor(async () => {
-      const instance = (await queryServer(serverPort)).instances.find((i) => i.uuid === uuid);
-      return instance === undefined || instance.heartbeating === 'disabled';
-    }, 10_000, 'guest-server to clean the instance up'), daemons, vm);
+    const afterKill = (await queryServer(serverPort)).instances.find((i) => i.uuid === uuid);
+    expect(afterKill?.heartbeating).toBe('disabled');
+    // The VIM deletes the guest services with the instance (I3): gone from the agent and from guest-server.
+    expect((await vimClient.call('DELETE', `/v1/instances/${uuid}`)).status).toBe(204);
+    expect((await vimClient.call('GET', `/v1/instances/${uuid}`)).status).toBe(404);
+    await withLogs(waitFor(
+      async () => !(await queryServer(serverPort)).instances.some((i) => i.uuid === uuid),
+      10_000, 'guest-server to forget the instance',
+    ), daemons, vm);
 
     // Nothing crashed: both daemons still run and answer.
     expect(agent.exit).toBeUndefined();
