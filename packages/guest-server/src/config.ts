@@ -147,7 +147,7 @@ export function buildConfig(input: ConfigInput): GuestServerConfig {
   const own: Record<string, Record<string, string>> = {};
   for (const [section, keys] of Object.entries(doc)) {
     if (FOREIGN_SECTIONS.has(section)) continue;
-    if (section === '') throw new ConfigError(iniKeyName([Object.keys(keys)[0] ?? 'key']), 'key outside any section');
+    if (section === '') throw new ConfigError(Object.keys(keys)[0] ?? 'key', 'key outside any section');
     own[section] = keys;
   }
   const result = IniSchema.safeParse(own);
