@@ -1,0 +1,153 @@
+/** Server events (daemons §3.7): pure planning rules, then idempotency and routing over the real rx listener. */
+import { describe, expect, it, onTestFinished } from 'vitest';
+import type { PeerEvent } from '@guesthb/protocol';
+import { guestResponseOf, Inventory, planServerEvent } from '../src/index.js';
+import { startAgent } from './helpers/agent-harness.js';
+import { FakeServer } from './helpers/fake-server.js';
+import { FakeVim } from './helpers/fake-vim.js';
+
+const H = '11111111-1111-1111-1111-111111111111';
+const U = '22222222-2222-2222-2222-222222222222';
+
+function inventoryWith(hostReporting: boolean, instReporting: boolean): Inventory {
+  const inv = new Inventory();
+  inv.addHost(H, 'compute-0');
+  const host = inv.hostByName('compute-0');
+  if (host !== undefined) inv.setHostReporting(host, hostReporting);
+  inv.addInstance('compute-0', U, instReporting);
+  return inv;
+}
+
+const server = new FakeServer('compute-0');
+
+describe('planServerEvent', () => {
+  it('running: heartbeating, timeouts and action adopted; a service event with restart-to', () => {
+    const inv = inventoryWith(true, true);
+    const info = server.info(U, { reporting: 'enabled', heartbeating: 'enabled', 'restart-to': '33', 'repair-action': 'reboot' });
+    const plan = planServerEvent(inv, server.event('running', { instance: info }), 0);
+    expect(plan.vim).toEqual([{ kind: 'service', uuid: U, hostname: 'compute-0', state: 'enabled', status: 'enabled', restartTimeout: '33' }]);
+    expect(plan.commands).toEqual([]);
+    expect(inv.instance(U)).toMatchObject({ heartbeating: true, correctiveAction: 'reboot' });
+  });
+
+  it('stopped: a service event with status disabled and restart-timeout "0"', () => {
+    const inv = inventoryWith(true, true);
+    const info = server.info(U, { reporting: 'enabled' });
+    const plan = planServerEvent(inv, server.event('stopped', { instance: info, reason: 'exit' }), 0);
+    expect(plan.vim).toEqual([{ kind: 'service', uuid: U, hostname: 'compute-0', state: 'enabled', status: 'disabled', restartTimeout: '0' }]);
+  });
+
+  it('the agent\'s reporting wins over the server\'s, and the server is corrected at once (daemons §9 item 17)', () => {
+    const inv = inventoryWith(true, true);
+    const info = server.info(U, { reporting: 'disabled', heartbeating: 'enabled' });
+    const plan = planServerEvent(inv, server.event('running', { instance: info }), 0);
+    expect(plan.commands).toEqual([{ type: 'put-instance', hostname: 'compute-0', uuid: U, reporting: 'enabled' }]);
+    expect(plan.vim[0]).toMatchObject({ state: 'enabled' });
+  });
+
+  it('ill-health: an unhealthy alarm with the unhealthy action; none/unknown send nothing', () => {
+    const inv = inventoryWith(false, false);
+    const ill = (action: 'stop' | 'none'): PeerEvent => server.event('ill-health', { instance: server.info(U, { 'repair-action': action }), logMsg: 'disk full' });
+    expect(planServerEvent(inv, ill('stop'), 0).vim).toEqual([{ kind: 'alarm-unhealthy', uuid: U, hostname: 'compute-0', repairAction: 'stop' }]);
+    expect(planServerEvent(inv, ill('none'), 0).vim).toEqual([]);
+  });
+
+  it('loss: a failed alarm with the event\'s corrective action, only when host and instance reporting are on', () => {
+    const loss = server.event('loss', { uuid: U, correctiveAction: 'reboot' });
+    expect(planServerEvent(inventoryWith(true, true), loss, 0).vim).toEqual([{ kind: 'alarm-failed', uuid: U, hostname: 'compute-0', repairAction: 'reboot' }]);
+    expect(planServerEvent(inventoryWith(false, true), loss, 0).vim).toEqual([]);
+    expect(planServerEvent(inventoryWith(true, false), loss, 0).vim).toEqual([]);
+    expect(planServerEvent(new Inventory(), loss, 0).note).toMatch(/unknown/);
+  });
+
+  it('vote results: accept/complete → allow (vote) or proceed (notify); reject → reject; timeout/error → allow/proceed', () => {
+    expect(guestResponseOf('revocable', 'accept')).toBe('allow');
+    expect(guestResponseOf('irrevocable', 'complete')).toBe('proceed');
+    expect(guestResponseOf('revocable', 'reject')).toBe('reject');
+    expect(guestResponseOf('irrevocable', 'reject')).toBe('reject');
+    expect(guestResponseOf('revocable', 'timeout')).toBe('allow');
+    expect(guestResponseOf('irrevocable', 'error')).toBe('proceed');
+    expect(guestResponseOf('unknown', 'accept')).toBeUndefined();
+    const inv = inventoryWith(true, true);
+    const vote = server.event('vote-result', { uuid: U, notificationType: 'revocable', eventType: 'stop', vote: 'reject', reason: 'busy "now"' });
+    expect(planServerEvent(inv, vote, 0).vim).toEqual([{ kind: 'action', uuid: U, action: 'stop', response: 'reject', reason: 'busy "now"' }]);
+  });
+
+  it('server-ready: a new or restarted server gets the whole state; a repeat gets nothing', () => {
+    const inv = inventoryWith(true, false);
+    const ready = (bootId: string): PeerEvent => server.event('server-ready', { url: 'http://127.0.0.1:9', bootId });
+    expect(planServerEvent(inv, ready('b1'), 0).commands).toEqual([
+      { type: 'put-host', hostname: 'compute-0', reporting: 'enabled' },
+      { type: 'put-instance', hostname: 'compute-0', uuid: U, reporting: 'disabled' },
+    ]);
+    expect(planServerEvent(inv, ready('b1'), 0).commands).toEqual([]);
+    expect(planServerEvent(inv, ready('b2'), 0).commands).toHaveLength(2);
+  });
+});
+
+describe('POST /v1/events on the rx listener', () => {
+  async function setUp(token?: string): Promise<{ vim: FakeVim; fake: FakeServer; rxUrl: string; agent: Awaited<ReturnType<typeof startAgent>>['agent'] }> {
+    const vim = new FakeVim();
+    await vim.start();
+    onTestFinished(() => vim.close());
+    const fake = new FakeServer('compute-0');
+    await fake.start();
+    onTestFinished(() => fake.close());
+    const { rxUrl, agent } = await startAgent({ vimEventUrl: vim.url, deps: { token } });
+    agent.inventory.addHost(H, 'compute-0');
+    const host = agent.inventory.hostByName('compute-0');
+    if (host !== undefined) agent.inventory.setHostReporting(host, true);
+    agent.inventory.addInstance('compute-0', U, true);
+    return { vim, fake, rxUrl, agent };
+  }
+
+  it('acks every id, processes a repeated id once (idempotent), and asks an unregistered server to re-announce', async () => {
+    const { vim, fake, rxUrl, agent } = await setUp();
+    const loss = fake.event('loss', { uuid: U, correctiveAction: 'stop' });
+    const first = await fake.post(rxUrl, [loss]);
+    expect(first.ack).toEqual({ acked: [loss.id], reannounce: true });
+    const again = await fake.post(rxUrl, [loss]);
+    expect(again.ack?.acked).toEqual([loss.id]);
+    await agent.whenIdle();
+    expect(vim.events('alarm')).toHaveLength(1);
+    const registered = await fake.post(rxUrl, [fake.ready()]);
+    expect(registered.ack?.reannounce).toBeUndefined();
+    const text = await (await fetch(`${rxUrl}/metrics`)).text();
+    expect(text).toContain('guest_agent_server_events_total{kind="loss",outcome="duplicate"} 1');
+    expect(text).toContain('guest_agent_vim_events_total{kind="alarm-failed",outcome="delivered"} 1');
+  });
+
+  it('pushes the agent\'s state to a server that registers (MONITOR_READY)', async () => {
+    const { fake, rxUrl, agent } = await setUp();
+    await fake.post(rxUrl, [fake.ready()]);
+    await agent.whenIdle();
+    expect(fake.hostReporting).toBe('enabled');
+    expect(fake.instances.get(U)?.reporting).toBe('enabled');
+  });
+
+  it('refuses a bad batch (400) and, with a token, a missing bearer (401), with coded bodies', async () => {
+    const { fake, rxUrl } = await setUp('s3cret');
+    const denied = await fake.post(rxUrl, [fake.ready()]);
+    expect(denied.status).toBe(401);
+    expect(denied.body).toMatchObject({ code: 'GA_ERR_UNAUTHORIZED' });
+    const ok = await fake.post(rxUrl, [fake.ready()], 's3cret');
+    expect(ok.status).toBe(200);
+    const bad = await fake.post(rxUrl, [{ kind: 'loss' } as unknown as PeerEvent], 's3cret');
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({ code: 'GA_ERR_BAD_EVENT_BATCH' });
+    const notJson = await fetch(`${rxUrl}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer s3cret' }, body: '{' });
+    expect(notJson.status).toBe(400);
+  });
+
+  it('a slow VIM does not delay the ack of server events nor the VIM command receiver', async () => {
+    const { vim, fake, rxUrl, agent } = await setUp();
+    vim.override = () => ({ type: 'hang' });
+    const started = performance.now();
+    for (let i = 0; i < 20; i++) {
+      const res = await fake.post(rxUrl, [fake.event('loss', { uuid: U, correctiveAction: 'log' })]);
+      expect(res.status).toBe(200);
+    }
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(agent.outbox.size).toBe(20);
+  });
+});
