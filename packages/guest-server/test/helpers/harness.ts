@@ -6,7 +6,7 @@ import { onTestFinished } from 'vitest';
 import { pino } from 'pino';
 import { systemClock, systemRandom } from '@guesthb/daemon-kit';
 import { channelFileName } from '@guesthb/protocol';
-import { buildConfig, createGuestServer, type GuestServer } from '../../src/index.js';
+import { buildConfig, createGuestServer, type GuestServer, type WatchChannelDir } from '../../src/index.js';
 import { FakeAgent } from './fake-agent.js';
 import { TestGuest, type TestGuestOptions } from './test-guest.js';
 
@@ -41,6 +41,7 @@ export interface ServerOptions {
   readonly dir: string;
   readonly agentUrl: string;
   readonly ini?: string;
+  readonly watchChannelDir?: WatchChannelDir;
 }
 
 export async function startServer(o: ServerOptions): Promise<GuestServer> {
@@ -51,6 +52,7 @@ export async function startServer(o: ServerOptions): Promise<GuestServer> {
   });
   const server = createGuestServer({
     config, log: pino({ level: process.env['GS_TEST_LOG'] ?? 'silent' }), clock: systemClock, random: systemRandom, wallClockMs: () => Date.now(),
+    ...(o.watchChannelDir === undefined ? {} : { watchChannelDir: o.watchChannelDir }),
   });
   onTestFinished(() => server.close());
   await server.start();
