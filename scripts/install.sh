@@ -35,7 +35,10 @@ done
 case "$enable" in compute|controller|none) ;; *) echo "install.sh: --enable takes compute, controller or none" >&2; exit 64 ;; esac
 
 [ -n "$node" ] || node=$(command -v node || true)
-[ -n "$node" ] && [ -x "$node" ] || { echo "install.sh: Node.js not found; pass --node PATH" >&2; exit 1; }
+if [ -z "$node" ] || [ ! -x "$node" ]; then
+    echo "install.sh: Node.js not found; pass --node PATH" >&2
+    exit 1
+fi
 if ! "$node" -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)'; then
     echo "install.sh: $node is $("$node" --version); guesthb needs Node.js >= 20.19" >&2
     exit 1

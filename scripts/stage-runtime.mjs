@@ -5,7 +5,7 @@
 // node_modules (what `npm ci` put there), so packing needs no network and ships exactly the locked versions.
 // Usage: node scripts/stage-runtime.mjs <stage-dir> <workspace-dir>...
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { join, relative, resolve as resolvePath, sep } from 'node:path';
 import process from 'node:process';
 
 const repo = join(import.meta.dirname, '..');
@@ -34,7 +34,7 @@ function resolve(from, name) {
 
 const workspaces = new Map(); // lock path 'packages/x' → package name
 const needed = new Set();
-const queue = roots.map((dir) => relative(repo, join(repo, dir)).split(sep).join('/'));
+const queue = roots.map((dir) => relative(repo, resolvePath(dir)).split(sep).join('/'));
 while (queue.length > 0) {
   const path = queue.shift();
   if (needed.has(path)) continue;
@@ -66,6 +66,9 @@ function stagePath(path) {
   return path;
 }
 
+// Types, sources and source maps are not needed at run time; dropping them halves the tarball.
+const DEV_ONLY_FILE = /\.(?:d\.[cm]?ts|[cm]?ts|map|tsbuildinfo)$/;
+
 let copied = 0;
 for (const path of [...needed].sort()) {
   const from = join(repo, path);
@@ -73,11 +76,14 @@ for (const path of [...needed].sort()) {
   mkdirSync(to, { recursive: true });
   if (workspaces.has(path)) {
     cpSync(join(from, 'package.json'), join(to, 'package.json'));
-    cpSync(join(from, 'dist'), join(to, 'dist'), { recursive: true, filter: (src) => !src.endsWith('.tsbuildinfo') });
+    cpSync(join(from, 'dist'), join(to, 'dist'), { recursive: true, filter: (src) => !DEV_ONLY_FILE.test(src) });
     if (existsSync(join(from, 'README.md'))) cpSync(join(from, 'README.md'), join(to, 'README.md'));
   } else {
     // Nested node_modules are separate lock entries: copied only when the closure needs them.
-    cpSync(from, to, { recursive: true, filter: (src) => !relative(from, src).split(sep).includes('node_modules') });
+    cpSync(from, to, {
+      recursive: true,
+      filter: (src) => !DEV_ONLY_FILE.test(src) && !relative(from, src).split(sep).includes('node_modules'),
+    });
   }
   copied += 1;
 }

@@ -1,0 +1,138 @@
+/**
+ * The install form (issue 7): `npm run pack` builds the tarball, install.sh lays it out in a temp root,
+ * and both daemons run from there with the shipped /etc/mtc/guest.ini (one file, [agent] + [client]):
+ * guest-agent from its wrapper, guest-server through the LSB script that pmond calls.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, lstatSync, readFileSync, statSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { freePort, httpStatus, REPO, run, tempDir, waitFor } from './helpers/ops.js';
+import { prepareSystemdRoot } from './helpers/systemd-root.js';
+
+const VERSION = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
+
+/** Files every install must have (docs/operations.md, "Layout"). */
+const LAYOUT: ReadonlyArray<readonly [string, number]> = [
+  ['usr/local/bin/guest-server', 0o755],
+  ['usr/local/bin/guest-agent', 0o755],
+  ['usr/local/lib/guesthb/node_modules/@guesthb/guest-server/dist/bin.js', 0o644],
+  ['usr/local/lib/guesthb/node_modules/@guesthb/guest-agent/dist/bin.js', 0o644],
+  ['usr/local/lib/guesthb/NODE', 0o644],
+  ['etc/mtc/guest.ini', 0o644],
+  ['usr/local/lib/systemd/system/guestServer.service', 0o644],
+  ['usr/local/lib/systemd/system/guestAgent.service', 0o644],
+  ['etc/init.d/guestServer', 0o755],
+  ['etc/pmon.d/guestServer.conf', 0o644],
+  ['usr/lib/ocf/resource.d/platform/guestAgent', 0o755],
+  ['usr/local/share/doc/guesthb/operations.md', 0o644],
+];
+
+/** The pidfile's pid when that process is alive. */
+function livePid(pidfile: string): number | undefined {
+  try {
+    const pid = Number.parseInt(readFileSync(pidfile, 'utf8'), 10);
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
+describe('npm run pack → install.sh → both daemons', () => {
+  it('packs a self-contained tarball that installs into a temp root and runs guest-agent and guest-server', async () => {
+    const dir = await tempDir('ops-pack-');
+    const pack = await run('npm', ['run', '--silent', 'pack', '--', '--out', join(dir, 'out')], { cwd: REPO, timeout: 90_000 });
+    expect(pack.code, pack.stderr).toBe(0);
+    const tarball = join(dir, 'out', `guesthb-${VERSION}.tar.gz`);
+    expect(pack.stdout.trim().split('\n').at(-1)).toBe(tarball);
+
+    const listing = (await run('tar', ['-tzf', tarball])).stdout.split('\n');
+    expect(listing).toContain(`guesthb-${VERSION}/install.sh`);
+    expect(listing).toContain(`guesthb-${VERSION}/lib/guesthb/node_modules/fastify/package.json`);
+    // Runtime only: no dev dependencies, no TypeScript sources, types or maps.
+    expect(listing.filter((p) => /node_modules\/(vitest|typescript|eslint|fast-check)\//.test(p))).toEqual([]);
+    expect(listing.filter((p) => /\.(ts|map)$/.test(p))).toEqual([]);
+
+    expect((await run('tar', ['-xzf', tarball, '-C', dir])).code).toBe(0);
+    const unpacked = join(dir, `guesthb-${VERSION}`);
+    // Workspace packages are real copies, not links back into the repository.
+    expect(lstatSync(join(unpacked, 'lib/guesthb/node_modules/@guesthb/guest-server')).isDirectory()).toBe(true);
+    const root = join(dir, 'root');
+    const install = await run(join(unpacked, 'install.sh'), ['--root', root, '--node', process.execPath]);
+    expect(install, install.stderr).toMatchObject({ code: 0 });
+    for (const [path, mode] of LAYOUT) {
+      expect(existsSync(join(root, path)), path).toBe(true);
+      expect(statSync(join(root, path)).mode & 0o777, path).toBe(mode);
+    }
+    expect(readFileSync(join(root, 'usr/local/lib/guesthb/NODE'), 'utf8').trim()).toBe(process.execPath);
+
+    // The installed units verify against the installed bins (no placeholders this time).
+    await prepareSystemdRoot(root);
+    const verify = await run('systemd-analyze', ['verify', `--root=${root}`, 'guestServer.service', 'guestAgent.service']);
+    expect(verify).toEqual({ code: 0, stdout: '', stderr: '' });
+
+    // Both daemons read the same shipped guest.ini; only ports and paths come from the command line.
+    const ini = join(root, 'etc/mtc/guest.ini');
+    const run_ = join(dir, 'run');
+    const channels = join(dir, 'chan');
+    await mkdir(run_);
+    await mkdir(channels);
+    const [agentPort, vimPort, eventPort, serverPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+
+    const agentPidfile = join(run_, 'guest-agent.pid');
+    const agent = spawn(
+      join(root, 'usr/local/bin/guest-agent'),
+      ['--config', ini, '--port', String(agentPort), '--vim-cmd-port', String(vimPort),
+        '--vim-event-url', `http://127.0.0.1:${eventPort}`, '--pidfile', agentPidfile],
+      { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let agentStderr = '';
+    agent.stderr.setEncoding('utf8').on('data', (chunk: string) => (agentStderr += chunk));
+    const agentExit = once(agent, 'exit');
+    onTestFinished(() => {
+      if (agent.exitCode === null) agent.kill('SIGKILL');
+    });
+    await waitFor(async () => agent.exitCode !== null || (await httpStatus(`http://127.0.0.1:${agentPort}/healthz`)) === 200, 15_000, 'guest-agent /healthz');
+    expect(agent.exitCode, agentStderr).toBeNull();
+    expect(livePid(agentPidfile)).toBe(agent.pid);
+
+    const lsb = join(root, 'etc/init.d/guestServer');
+    const serverPidfile = join(run_, 'guest-server.pid');
+    const serverLog = join(dir, 'guest-server.log');
+    const env = {
+      ...process.env,
+      GUEST_SERVER_SYSTEMD: 'no',
+      GUEST_SERVER_BIN: join(root, 'usr/local/bin/guest-server'),
+      GUEST_SERVER_CONFIG: ini,
+      GUEST_SERVER_PIDFILE: serverPidfile,
+      GUEST_SERVER_LOGFILE: serverLog,
+      GUEST_SERVER_OPTS: `--port ${serverPort} --channel-dir ${channels} --agent-url http://127.0.0.1:${agentPort} --hostname ops-test`,
+    };
+    onTestFinished(() => {
+      const pid = livePid(serverPidfile);
+      if (pid !== undefined) process.kill(pid, 'SIGKILL');
+    });
+    const started = await run(lsb, ['start'], { env });
+    expect(started.code, `${started.stdout}${existsSync(serverLog) ? readFileSync(serverLog, 'utf8') : ''}`).toBe(0);
+    await waitFor(async () => (await httpStatus(`http://127.0.0.1:${serverPort}/healthz`)) === 200, 15_000, 'guest-server /healthz');
+    const serverPid = livePid(serverPidfile);
+    expect(serverPid).toBeDefined();
+    expect(await run(lsb, ['status'], { env })).toMatchObject({ code: 0, stdout: 'guestServer: is running\n' });
+    expect((await run(lsb, ['start'], { env })).stdout).toBe('guestServer: is already running\n');
+    expect((await run(lsb, ['reload'], { env })).code).toBe(0);
+    await waitFor(() => readFileSync(serverLog, 'utf8').includes('reload'), 5_000, 'guest-server to log the reload');
+    expect(livePid(serverPidfile)).toBe(serverPid);
+
+    expect((await run(lsb, ['stop'], { env })).code).toBe(0);
+    expect(livePid(serverPidfile)).toBeUndefined();
+    expect((await run(lsb, ['status'], { env })).code).toBe(3);
+
+    agent.kill('SIGTERM');
+    const [code] = (await agentExit) as [number | null];
+    expect(code).toBe(0);
+    expect(existsSync(agentPidfile)).toBe(false);
+  });
+});
