@@ -1,6 +1,6 @@
 /** Component tests: the whole server in-process, real UNIX sockets in a temp dir, a real fake agent over HTTP. */
 import { describe, expect, it } from 'vitest';
-import { UUID_A, api, startAgent, startGuest, startServer, tempDir, until } from './helpers/harness.js';
+import { UUID_A, api, startAgent, startGuest, startServer, tempDir } from './helpers/harness.js';
 
 describe('guest-server over real sockets', () => {
   it('registers first, heartbeats a guest found at start, reports running, then loss when it goes silent', async () => {
