@@ -100,3 +100,17 @@ describe('pmon config and LSB script', () => {
     expect(missing.code).toBe(5);
   });
 });
+
+describe('docs/operations.md', () => {
+  it('documents every OCF parameter and every installed path', async () => {
+    const docs = await readRepoFile('docs/operations.md');
+    const metadata = await run(join(REPO, 'ocf/guestAgent'), ['meta-data']);
+    const params = [...metadata.stdout.matchAll(/<parameter name="([^"]+)"/g)].map((m) => m[1]);
+    expect(params.length).toBeGreaterThan(5);
+    for (const name of params) expect(docs, `OCF parameter ${name}`).toContain(`\`${name}\``);
+    const install = await readRepoFile('scripts/install.sh');
+    const installed = [...install.matchAll(/"\$r(\/[^"$]+)"/g)].map((m) => m[1] ?? '').filter((p) => p.includes('/'));
+    expect(installed).toContain('/etc/init.d/guestServer');
+    for (const path of installed) expect(docs, `installed path ${path}`).toContain(path);
+  });
+});
