@@ -1,0 +1,169 @@
+/**
+ * `npm start`: a local all-in-one deployment in a temp dir — guest-agent and guest-server as child
+ * processes, simulated guests in this process, and a VIM event sink that prints what the agent delivers.
+ * After a while one guest stops answering and one turns unhealthy; the detections show up live.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startSimulatedGuests, type SimulatedGuest } from '@guesthb/guest-client';
+import { freePort, startDaemon, waitHealthy, type Daemon } from './processes.js';
+import { StatusView, type StatusRow } from './status-view.js';
+import { provisioningCalls, vimCall, vimCallUntilOk } from './vim-client.js';
+import { describeEvent, startVimSink, type VimSink } from './vim-sink.js';
+
+export interface DemoOptions {
+  /** The repository root (where packages/ lives). */
+  readonly repoRoot: string;
+  readonly guests: number;
+  /** When the faults are injected, ms after the guests are heartbeating. */
+  readonly faultAfterMs: number;
+  /** Stop by itself after this long (tests); undefined = until the signal aborts. */
+  readonly durationMs: number | undefined;
+  readonly out: NodeJS.WritableStream;
+  readonly tty: boolean;
+  readonly signal: AbortSignal;
+}
+
+const HOSTNAME = 'compute-0';
+
+/** Runs the demo until the signal aborts (or durationMs passes); cleans everything up. Returns an exit code. */
+export async function runDemo(o: DemoOptions): Promise<number> {
+  const view = new StatusView(o.out, o.tty);
+  const agentBin = join(o.repoRoot, 'packages/guest-agent/dist/bin.js');
+  const serverBin = join(o.repoRoot, 'packages/guest-server/dist/bin.js');
+  for (const bin of [agentBin, serverBin]) {
+    if (!existsSync(bin)) {
+      view.event(`missing ${bin}: run "npm run build" first (npm start does it for you)`);
+      return 1;
+    }
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'ghb-demo-'));
+  const channelDir = join(dir, 'qemu');
+  await mkdir(channelDir);
+  view.event(`temp dir: ${dir}`);
+  const daemons: Daemon[] = [];
+  let guests: SimulatedGuest[] = [];
+  let sink: VimSink | undefined;
+  const loops: NodeJS.Timeout[] = [];
+  let stopping = false;
+  try {
+    const hostUuid = randomUUID();
+    const uuids = Array.from({ length: o.guests }, () => randomUUID());
+    const lastEvent = new Map<string, string>();
+    sink = await startVimSink({ hostUuid, hostname: HOSTNAME, instances: uuids }, (event) => {
+      const text = describeEvent(event);
+      lastEvent.set(event.uuid, text);
+      view.event(`VIM ← ${event.uuid.slice(0, 8)}: ${text}`);
+    });
+    view.event(`VIM event sink listening on ${sink.url}`);
+
+    const [agentRx, agentVim, serverRx] = [await freePort(), await freePort(), await freePort()];
+    const agentIni = join(dir, 'agent.ini');
+    await writeFile(agentIni, `[agent]\nrx_host = 127.0.0.1\nvim_cmd_host = 127.0.0.1\naudit_period_secs = 5\n`);
+    const agentUrl = `http://127.0.0.1:${agentRx}`;
+    const agent = startDaemon('guest-agent', agentBin,
+      ['--config', agentIni, '--port', String(agentRx), '--vim-cmd-port', String(agentVim), '--vim-event-url', sink.url],
+      join(dir, 'guest-agent.log'));
+    daemons.push(agent);
+    await waitHealthy(`${agentUrl}/healthz`, 20_000, agent);
+    view.event(`guest-agent up: peers on ${agentUrl}, VIM commands on 127.0.0.1:${agentVim} (log ${agent.logPath})`);
+
+    const vimBase = `http://127.0.0.1:${agentVim}`;
+    for (const call of provisioningCalls(hostUuid, HOSTNAME, uuids)) await vimCallUntilOk(vimBase, call, 15_000);
+    view.event(`VIM → agent: host ${HOSTNAME} created and enabled, ${uuids.length} instances with heartbeat enabled`);
+
+    guests = await startSimulatedGuests(uuids, {
+      dir: channelDir,
+      onEvent: (e) => {
+        // Every guest starts "disabled" (no host yet); only changes after that are news.
+        if (e.type === 'state' && e.from !== 'initial') view.event(`guest ${e.uuid.slice(0, 8)}: ${e.from} → ${e.to} (${e.event})`);
+      },
+    });
+    view.event(`${guests.length} simulated guests listening in ${channelDir}`);
+
+    const serverIni = join(dir, 'server.ini');
+    await writeFile(serverIni, `[client]\nbind_address = 127.0.0.1\nadvertise_url = http://127.0.0.1:${serverRx}\n`);
+    const server = startDaemon('guest-server', serverBin,
+      ['--config', serverIni, '--channel-dir', channelDir, '--agent-url', agentUrl, '--port', String(serverRx), '--hostname', HOSTNAME],
+      join(dir, 'guest-server.log'));
+    daemons.push(server);
+    await waitHealthy(`http://127.0.0.1:${serverRx}/healthz`, 20_000, server);
+    view.event(`guest-server up on 127.0.0.1:${serverRx}, watching ${channelDir} (log ${server.logPath})`);
+
+    const faults = new Map<string, string>();
+    const hostView = new Map<string, string>();
+    const poll = async (): Promise<void> => {
+      await Promise.all(uuids.map(async (uuid) => {
+        try {
+          const { status, body } = await vimCall(vimBase, { method: 'GET', path: `/v1/instances/${uuid}` }, 1000);
+          const svc = (body as { services?: { status?: string }[] }).services?.[0];
+          hostView.set(uuid, status === 200 ? (svc?.status === 'enabled' ? 'heartbeating' : 'not heartbeating') : `HTTP ${status}`);
+        } catch {
+          hostView.set(uuid, '?');
+        }
+      }));
+    };
+    const rows = (): StatusRow[] => guests.map((g) => {
+      const s = g.stats;
+      return {
+        instance: g.uuid, guestState: `${s.state}${s.connected ? '' : ' (no host)'}`, hostView: hostView.get(g.uuid) ?? '…',
+        latencyMs: s.lastChallengeToResponseMs, challenges: s.challengesSeen, misses: s.missed, fault: faults.get(g.uuid) ?? '',
+        lastEvent: lastEvent.get(g.uuid) ?? '',
+      };
+    });
+    let tick = 0;
+    loops.push(setInterval(() => {
+      tick++;
+      poll().then(() => {
+        if (o.tty || tick % 5 === 0) view.table(rows());
+      }, () => undefined);
+    }, 1000));
+
+    const faultTimer = setTimeout(() => {
+      const [, hung, sick] = guests;
+      if (hung !== undefined) {
+        hung.stopAnswering();
+        faults.set(hung.uuid, 'stopped answering');
+        view.event(`FAULT: guest ${hung.uuid.slice(0, 8)} stops answering challenges`);
+      }
+      if (sick !== undefined) {
+        sick.setHealth('unhealthy', 'reboot', 'demo: simulated application failure');
+        faults.set(sick.uuid, 'unhealthy (reboot)');
+        view.event(`FAULT: guest ${sick.uuid.slice(0, 8)} reports unhealthy, corrective action reboot`);
+      }
+    }, o.faultAfterMs);
+    loops.push(faultTimer);
+    view.event(`faults in ${(o.faultAfterMs / 1000).toFixed(0)} s; Ctrl-C stops everything`);
+
+    await new Promise<void>((resolve) => {
+      if (o.signal.aborted) resolve();
+      o.signal.addEventListener('abort', () => resolve(), { once: true });
+      if (o.durationMs !== undefined) loops.push(setTimeout(resolve, o.durationMs));
+      for (const d of daemons) {
+        d.exited.then((code) => {
+          if (!stopping) view.event(`${d.name} exited unexpectedly (code ${code}); see ${d.logPath}`);
+          resolve();
+        }, () => undefined);
+      }
+    });
+    view.table(rows());
+    return 0;
+  } catch (err) {
+    view.event(`demo failed: ${(err as Error).message}`);
+    return 1;
+  } finally {
+    stopping = true;
+    for (const t of loops) clearTimeout(t);
+    view.event('stopping: guest-server, guests, guest-agent, VIM sink');
+    const [agent, server] = daemons;
+    await server?.stop();
+    await Promise.all(guests.map((g) => g.close()));
+    await agent?.stop();
+    await sink?.close();
+    await rm(dir, { recursive: true, force: true });
+    view.event(`removed ${dir}`);
+  }
+}

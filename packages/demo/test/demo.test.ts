@@ -1,0 +1,52 @@
+/**
+ * `npm start` end to end: the demo as a real process with the real guest-agent and guest-server. The
+ * faults come after 3 s; the loss and ill-health detections must reach the VIM sink; Ctrl-C cleans up.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { renderTable } from '../src/index.js';
+
+const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+
+describe('npm start (the demo)', () => {
+  it('shows the loss and the ill-health of the faulty guests, then stops cleanly on SIGINT', async () => {
+    const child = spawn(process.execPath, [BIN, '--fault-after-s', '3'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
+    child.stderr.on('data', (c: Buffer) => { out += c.toString(); });
+    const exited = once(child, 'exit');
+    onTestFinished(async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    });
+    const hung = async (): Promise<string | undefined> => /FAULT: guest (\w{8}) stops answering/.exec(out)?.[1];
+    const sick = async (): Promise<string | undefined> => /FAULT: guest (\w{8}) reports unhealthy/.exec(out)?.[1];
+    await expect.poll(hung, { timeout: 40_000, interval: 200 }).toBeDefined();
+    const hungId = await hung();
+    const sickId = await sick();
+    await expect.poll(() => out.includes(`VIM ← ${hungId}: ALARM heartbeat failed (repair-action reboot)`), { timeout: 20_000, interval: 200 }).toBe(true);
+    await expect.poll(() => out.includes(`VIM ← ${sickId}: ALARM heartbeat unhealthy (repair-action reboot)`), { timeout: 20_000, interval: 200 }).toBe(true);
+    expect(out).toContain(`VIM ← ${hungId}: service heartbeat status disabled`);
+    expect(out).toMatch(/instance\s+guest state\s+heartbeat \(agent\)/);
+    const dir = /temp dir: (\S+)/.exec(out)?.[1] ?? '';
+    expect(existsSync(dir)).toBe(true);
+
+    child.kill('SIGINT');
+    const [code] = await exited;
+    expect(code).toBe(0);
+    expect(out).toContain(`removed ${dir}`);
+    expect(existsSync(dir)).toBe(false);
+    expect(out).not.toContain('exited unexpectedly');
+  });
+
+  it('renders the status table with one row per guest', () => {
+    const lines = renderTable([{ instance: '0123456789abcdef', guestState: 'enabled', hostView: 'heartbeating', latencyMs: 0.25, challenges: 3, misses: 0, fault: '', lastEvent: '' }]);
+    expect(lines).toHaveLength(3);
+    expect(lines[2]).toMatch(/^01234567\s+enabled\s+heartbeating\s+0\.3 ms\s+3\s+0$/);
+  });
+});
