@@ -26,6 +26,8 @@ export const GuestAgentErrorCode = {
   SERVER_STATUS: 'GA_ERR_SERVER_STATUS',
   /** The VIM answered an audit query with an unexpected status, no reply or a body that does not parse. */
   VIM_STATUS: 'GA_ERR_VIM_STATUS',
+  /** An unexpected failure while serving a request (a bug): logged with the error, answered 500. */
+  INTERNAL: 'GA_ERR_INTERNAL',
   /** Work submitted after close(). */
   CLOSED: 'GA_ERR_CLOSED',
 } as const;

@@ -26,7 +26,7 @@ export function buildRxApp(deps: RxAppDeps): FastifyInstance {
     const status = err.statusCode ?? 500;
     if (status >= 500) req.log.error({ err }, 'request failed');
     else req.log.warn({ err: err.message, url: req.url }, 'bad request');
-    return reply.code(status).send({ code: status >= 500 ? 'GA_ERR_INTERNAL' : GuestAgentErrorCode.BAD_EVENT_BATCH, message: err.message });
+    return reply.code(status).send({ code: status >= 500 ? GuestAgentErrorCode.INTERNAL : GuestAgentErrorCode.BAD_EVENT_BATCH, message: err.message });
   });
   app.post(PeerPath.EVENTS, async (req, reply) => {
     if (!authorized(deps.token(), req.headers.authorization)) {

@@ -30,7 +30,7 @@ export function buildVimApp(deps: VimAppDeps): FastifyInstance {
     const status = err.statusCode ?? 500;
     if (status >= 500) req.log.error({ err }, 'VIM request failed');
     deps.metrics.vimRequests.inc({ route: 'other', status: String(status) });
-    return sendError(reply, status, status === 413 ? 'no buffer' : 'command parse error', GuestAgentErrorCode.PARSE, err.message);
+    return sendError(reply, status, status === 413 ? 'no buffer' : 'command parse error', status >= 500 ? GuestAgentErrorCode.INTERNAL : GuestAgentErrorCode.PARSE, err.message);
   });
   app.all('*', async (req, reply) => {
     const userAgent = req.headers['user-agent'];
