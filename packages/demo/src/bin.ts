@@ -36,6 +36,7 @@ runDemo({
   durationMs: values['duration-s'] === undefined ? undefined : number('duration-s', values['duration-s'], 1, 86_400) * 1000,
   out: process.stdout,
   tty: process.stdout.isTTY === true,
+  columns: () => process.stdout.columns,
   signal: controller.signal,
 }).then((code) => {
   process.exitCode = code;

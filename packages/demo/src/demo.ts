@@ -12,7 +12,7 @@ import { startSimulatedGuests, type SimulatedGuest } from '@guesthb/guest-client
 import { freePort, startDaemon, waitHealthy, type Daemon } from './processes.js';
 import { StatusView, type StatusRow } from './status-view.js';
 import { provisioningCalls, vimCall, vimCallUntilOk } from './vim-client.js';
-import { describeEvent, startVimSink, type VimSink } from './vim-sink.js';
+import { describeEvent, eventLabel, startVimSink, type VimSink } from './vim-sink.js';
 
 export interface DemoOptions {
   /** The repository root (where packages/ lives). */
@@ -24,6 +24,8 @@ export interface DemoOptions {
   readonly durationMs: number | undefined;
   readonly out: NodeJS.WritableStream;
   readonly tty: boolean;
+  /** Terminal width, read at each redraw. */
+  readonly columns?: () => number | undefined;
   readonly signal: AbortSignal;
 }
 
@@ -31,7 +33,7 @@ const HOSTNAME = 'compute-0';
 
 /** Runs the demo until the signal aborts (or durationMs passes); cleans everything up. Returns an exit code. */
 export async function runDemo(o: DemoOptions): Promise<number> {
-  const view = new StatusView(o.out, o.tty);
+  const view = new StatusView(o.out, o.tty, o.columns);
   const agentBin = join(o.repoRoot, 'packages/guest-agent/dist/bin.js');
   const serverBin = join(o.repoRoot, 'packages/guest-server/dist/bin.js');
   for (const bin of [agentBin, serverBin]) {
@@ -54,9 +56,8 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     const uuids = Array.from({ length: o.guests }, () => randomUUID());
     const lastEvent = new Map<string, string>();
     sink = await startVimSink({ hostUuid, hostname: HOSTNAME, instances: uuids }, (event) => {
-      const text = describeEvent(event);
-      lastEvent.set(event.uuid, text);
-      view.event(`VIM ← ${event.uuid.slice(0, 8)}: ${text}`);
+      lastEvent.set(event.uuid, eventLabel(event));
+      view.event(`VIM ← ${event.uuid.slice(0, 8)}: ${describeEvent(event)}`);
     });
     view.event(`VIM event sink listening on ${sink.url}`);
 

@@ -12,7 +12,7 @@ export interface StatusRow {
 }
 
 const COLUMNS: readonly [string, number][] = [
-  ['instance', 10], ['guest state', 12], ['heartbeat (agent)', 18], ['chal→resp', 10], ['challenges', 11], ['misses', 7], ['fault', 22], ['last VIM event', 40],
+  ['instance', 8], ['guest state', 11], ['heartbeat (agent)', 17], ['chal→resp', 9], ['challenges', 10], ['misses', 6], ['fault', 18], ['last VIM event', 24],
 ];
 
 /** The table as lines of text. */
@@ -35,9 +35,13 @@ export class StatusView {
   #drawn = 0;
   #last: string[] = [];
 
-  constructor(out: NodeJS.WritableStream, tty: boolean) {
+  readonly #columns: () => number | undefined;
+
+  /** `columns`: the terminal width; on a TTY lines are cut to it so the in-place redraw stays aligned. */
+  constructor(out: NodeJS.WritableStream, tty: boolean, columns: () => number | undefined = () => undefined) {
     this.#out = out;
     this.#tty = tty;
+    this.#columns = columns;
   }
 
   /** One line of news: printed above the table (TTY) or as a plain line. */
@@ -45,7 +49,7 @@ export class StatusView {
     const stamp = `[+${((performance.now() - this.#started) / 1000).toFixed(1).padStart(5)}s]`;
     if (this.#tty) {
       this.#erase();
-      this.#out.write(`${stamp} ${text}\n`);
+      this.#out.write(`${`${stamp} ${text}`.slice(0, Math.max(20, (this.#columns() ?? 1000) - 1))}\n`);
       this.#draw(this.#last);
     } else {
       this.#out.write(`${stamp} ${text}\n`);
@@ -71,7 +75,8 @@ export class StatusView {
 
   #draw(lines: readonly string[]): void {
     if (lines.length === 0) return;
-    this.#out.write(`${lines.join('\n')}\n`);
+    const width = Math.max(20, (this.#columns() ?? 1000) - 1);
+    this.#out.write(`${lines.map((l) => l.slice(0, width)).join('\n')}\n`);
     this.#drawn = lines.length;
   }
 }

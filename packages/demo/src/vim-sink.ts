@@ -104,6 +104,16 @@ function reply(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
+/** A short label of an event for the status table. */
+export function eventLabel(event: SinkEvent): string {
+  const data = event.body['event-data'] as { services?: Record<string, unknown>[]; action?: string; 'guest-response'?: string } | undefined;
+  const service = data?.services?.[0] ?? {};
+  if (event.eventType === 'alarm') return `alarm ${String(service['state'])}/${String(service['repair-action'])}`;
+  if (event.eventType === 'service') return `heartbeat ${String(service['status'])}`;
+  if (event.eventType === 'action') return `${String(data?.action)}: ${String(data?.['guest-response'])}`;
+  return event.eventType;
+}
+
 /** A one-line description of an event for the terminal. */
 export function describeEvent(event: SinkEvent): string {
   const data = event.body['event-data'] as { services?: Record<string, unknown>[]; action?: string; 'guest-response'?: string; reason?: string } | undefined;
