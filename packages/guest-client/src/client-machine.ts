@@ -16,6 +16,8 @@ import {
 
 /** One-shot delay from start to `release` (client §6, initial). */
 export const RELEASE_DELAY_MS = 1000;
+/** A timer this late means the guest was not scheduled on time (client §6 "Other timing facts"). */
+export const SCHEDULING_DELAY_MS = 800;
 
 /** What the machine needs besides the conf: the name, which parties exist, and the id source. */
 export interface ClientPolicy {
@@ -37,6 +39,8 @@ export interface PendingAction {
   readonly eventType: EventType;
   readonly notificationType: NotificationType;
   readonly result: VoteResult;
+  /** The overall deadline of this action, ms. */
+  readonly deadlineMs: number;
 }
 
 export type ClientState =
@@ -62,6 +66,8 @@ export interface ClientMemory {
   readonly lastUnhealthy: UnhealthyReport | undefined;
   /** The action log buffer; not cleared between actions (client §7.7 quirk). */
   readonly actionLog: string;
+  /** When a timer last fired ≥ 800 ms late ("not scheduling on time"); undefined if never. */
+  readonly lastSchedulingDelayAt: number | undefined;
 }
 
 export interface ClientModel {
@@ -75,7 +81,7 @@ type HostMessage = ChallengeMessage | InitAckMessage | ActionNotifyMessage | Nac
 
 export type ClientEvent = { readonly at: number } & (
   | { readonly type: 'start' | 'channel-up' | 'channel-down' | 'shutdown' }
-  | { readonly type: 'timer'; readonly timer: TimerName }
+  | { readonly type: 'timer'; readonly timer: TimerName; readonly lateMs?: number }
   | { readonly type: 'message'; readonly message: HostMessage }
   | { readonly type: 'health-result'; readonly health: Health; readonly log: string }
   | { readonly type: 'health-override'; readonly override: HealthOverride | undefined }
@@ -99,7 +105,7 @@ export type ClientStep = readonly [ClientModel, readonly ClientEffect[]];
 export function initialClientModel(): ClientModel {
   return {
     state: { kind: 'initial' },
-    memory: { sequence: 0, health: 'healthy', healthLog: '', override: undefined, lastUnhealthy: undefined, actionLog: '' },
+    memory: { sequence: 0, health: 'healthy', healthLog: '', override: undefined, lastUnhealthy: undefined, actionLog: '', lastSchedulingDelayAt: undefined },
   };
 }
 
@@ -140,6 +146,10 @@ export function stepClient(policy: ClientPolicy, model: ClientModel, event: Clie
       else s.emit({ type: 'clear-timer', timer: 'release' });
       break;
     case 'timer':
+      if ((event.lateMs ?? 0) >= SCHEDULING_DELAY_MS) {
+        s.memory = { ...s.memory, lastSchedulingDelayAt: event.at };
+        s.emit({ type: 'log', level: 'warn', msg: 'not scheduling on time', fields: { timer: event.timer, lateMs: event.lateMs } });
+      }
       onTimer(policy, s, event.timer, event.at);
       break;
     case 'message':
@@ -179,6 +189,11 @@ function onTimer(policy: ClientPolicy, s: Step, timer: TimerName, at: number): v
         s.emit({ type: 'set-timer', timer: 'challenge-timeout', delayMs: remaining });
         return;
       }
+      // A descheduled VM must not declare loss: wait one more period after a scheduling delay (client §6).
+      if (recentlyLate(s.memory, at, challengeTimeoutMs(policy.config))) {
+        s.emit({ type: 'set-timer', timer: 'challenge-timeout', delayMs: challengeTimeoutMs(policy.config) });
+        return;
+      }
       s.emit({ type: 'log', level: 'warn', msg: 'no challenge within the challenge timeout; re-initialising', fields: { timeoutMs: challengeTimeoutMs(policy.config) } });
       enterEnabling(policy, s, 'challenge-timeout');
       return;
@@ -191,6 +206,10 @@ function onTimer(policy: ClientPolicy, s: Step, timer: TimerName, at: number): v
     case 'action-deadline': {
       if (state.kind !== 'enabled' || state.action === undefined) return;
       const action = state.action;
+      if (recentlyLate(s.memory, at, action.deadlineMs)) {
+        s.emit({ type: 'set-timer', timer: 'action-deadline', delayMs: action.deadlineMs });
+        return;
+      }
       s.emit({ type: 'stop-event-handler' });
       const rejected = action.result === 'reject';
       sendActionResponse(s, action, rejected ? 'reject' : 'timeout', rejected ? s.memory.actionLog : ACTION_TIMEOUT_LOG);
@@ -243,6 +262,7 @@ function onActionNotify(policy: ClientPolicy, s: Step, message: ActionNotifyMess
   const state = s.state;
   const action: PendingAction = {
     invocationId: message.invocation_id, eventType: message.event_type, notificationType: message.notification_type, result: 'unknown',
+    deadlineMs: actionDeadlineMs(message.timeout_ms),
   };
   if (state.kind !== 'enabled') {
     sendActionResponse(s, action, 'complete', '');                       // client §4.2: any other state
@@ -260,7 +280,7 @@ function onActionNotify(policy: ClientPolicy, s: Step, message: ActionNotifyMess
   }
   s.state = { ...state, action };
   s.emit({ type: 'run-event-handler', invocationId: action.invocationId, eventType: action.eventType, notificationType: action.notificationType });
-  s.emit({ type: 'set-timer', timer: 'action-deadline', delayMs: actionDeadlineMs(message.timeout_ms) });
+  s.emit({ type: 'set-timer', timer: 'action-deadline', delayMs: action.deadlineMs });
 }
 
 function onVoteResult(s: Step, invocationId: number, result: PartyResult, log: string): void {
@@ -272,6 +292,10 @@ function onVoteResult(s: Step, invocationId: number, result: PartyResult, log: s
   s.emit({ type: 'clear-timer', timer: 'action-deadline' });
   sendActionResponse(s, state.action, merged.result, merged.log);
   s.state = { ...state, action: undefined };
+}
+
+function recentlyLate(memory: ClientMemory, at: number, periodMs: number): boolean {
+  return memory.lastSchedulingDelayAt !== undefined && at - memory.lastSchedulingDelayAt < periodMs;
 }
 
 function sendActionResponse(s: Step, action: PendingAction, result: VoteResult, log: string): void {

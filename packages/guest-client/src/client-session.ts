@@ -135,10 +135,13 @@ export class ClientSession {
         return;
       case 'set-timer':
         this.#clearTimer(effect.timer);
-        this.#timers[effect.timer] = this.#deps.clock.setTimeout(() => {
-          delete this.#timers[effect.timer];
-          this.#dispatch({ type: 'timer', timer: effect.timer });
-        }, effect.delayMs);
+        {
+          const dueAt = this.#deps.clock.now() + effect.delayMs;
+          this.#timers[effect.timer] = this.#deps.clock.setTimeout(() => {
+            delete this.#timers[effect.timer];
+            this.#dispatch({ type: 'timer', timer: effect.timer, lateMs: this.#deps.clock.now() - dueAt });
+          }, effect.delayMs);
+        }
         return;
       case 'clear-timer':
         this.#clearTimer(effect.timer);

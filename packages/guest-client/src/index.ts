@@ -8,7 +8,7 @@ export {
   type ClientConfig, type InitCorrectiveAction,
 } from './config.js';
 export {
-  RELEASE_DELAY_MS, initialClientModel, stepClient,
+  RELEASE_DELAY_MS, SCHEDULING_DELAY_MS, initialClientModel, stepClient,
   type ClientEffect, type ClientEvent, type ClientMemory, type ClientModel, type ClientPolicy, type ClientState,
   type ClientStateKind, type ClientStep, type HealthOverride, type PendingAction, type TimerName,
 } from './client-machine.js';

@@ -127,6 +127,18 @@ describe('enabled', () => {
     expect(late.effects).toContainEqual({ type: 'state-changed', from: 'enabled', to: 'enabling', event: 'challenge-timeout' });
   });
 
+  it('does not declare a timeout right after a scheduling delay of ≥ 800 ms (descheduled VM)', () => {
+    const p = policy();
+    const m = enabled(p, 0);
+    const late = run(p, [[5000, { type: 'timer', timer: 'challenge-timeout', lateMs: 0 }]], m);
+    expect(late.model.state.kind).toBe('enabling');
+    const paused = run(p, [[2000, { type: 'timer', timer: 'health-check', lateMs: 900 }], [5000, { type: 'timer', timer: 'challenge-timeout', lateMs: 0 }]], m);
+    expect(paused.model.state.kind).toBe('enabled');
+    expect(paused.effects).toContainEqual({ type: 'set-timer', timer: 'challenge-timeout', delayMs: 5000 });
+    expect(paused.effects).toContainEqual(expect.objectContaining({ type: 'log', level: 'warn', msg: 'not scheduling on time' }));
+    expect(run(p, [[7001, { type: 'timer', timer: 'challenge-timeout', lateMs: 0 }]], paused.model).model.state.kind).toBe('enabling');
+  });
+
   it('uses the 5 s floor when 2 × interval is smaller', () => {
     const p = policy({}, { heartbeatIntervalMs: 1000 });
     const r = run(p, [[0, { type: 'channel-up' }], [0, { type: 'message', message: { version: 3, revision: 1, msg_type: 'init_ack', sequence: 1, invocation_id: 101 } }]]);
