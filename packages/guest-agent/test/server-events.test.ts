@@ -151,3 +151,44 @@ describe('POST /v1/events on the rx listener', () => {
     expect(agent.outbox.size).toBe(20);
   });
 });
+
+describe('VIM outage', () => {
+  it('keeps events while the VIM is down and delivers them in order after backoff once it is back', async () => {
+    const vim = new FakeVim();
+    await vim.start();
+    onTestFinished(() => vim.close());
+    const fake = new FakeServer('compute-0');
+    const { rxUrl, agent, clock } = await startAgent({ vimEventUrl: vim.url });
+    agent.inventory.addHost(H, 'compute-0');
+    agent.inventory.addInstance('compute-0', U, true);
+    await vim.down();
+    const running = fake.event('running', { instance: fake.info(U, { reporting: 'enabled', heartbeating: 'enabled' }) });
+    const stopped = fake.event('stopped', { instance: fake.info(U, { reporting: 'enabled' }), reason: 'exit' });
+    await fake.post(rxUrl, [running, stopped]);
+    const metrics = (): Promise<string> => fetch(`${rxUrl}/metrics`).then((r) => r.text());
+    await expect.poll(metrics).toContain('guest_agent_vim_events_total{kind="service",outcome="retry"} 1');
+    expect(agent.outbox.size).toBe(2);
+    await vim.up();
+    (clock as { advance(ms: number): void }).advance(500); // first retry after 500 ms (random 0.5: no jitter offset)
+    await agent.whenIdle();
+    expect(vim.events('service').map((r) => (r.json as { 'event-data': { services: { status: string }[] } })['event-data'].services[0]?.status)).toEqual(['enabled', 'disabled']);
+  });
+
+  it('a hung VIM does not slow the command receiver', async () => {
+    const vim = new FakeVim();
+    await vim.start();
+    onTestFinished(() => vim.close());
+    vim.override = () => ({ type: 'hang' });
+    const fake = new FakeServer('compute-0');
+    const { rxUrl, agent, vimPort } = await startAgent({ vimEventUrl: vim.url });
+    agent.inventory.addHost(H, 'compute-0');
+    agent.inventory.addInstance('compute-0', U, true);
+    for (let i = 0; i < 10; i++) await fake.post(rxUrl, [fake.event('loss', { uuid: U, correctiveAction: 'log' })]);
+    const started = performance.now();
+    for (let i = 0; i < 20; i++) {
+      const res = await fetch(`http://127.0.0.1:${vimPort}/v1/instances/${U}`, { headers: { 'user-agent': 'vim/1.0' } });
+      expect(res.status).toBe(200);
+    }
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+});
