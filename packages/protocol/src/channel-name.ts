@@ -7,7 +7,7 @@ export interface ChannelName {
   readonly pattern: 'cgcs' | 'wrs';
 }
 
-/** Parses a directory entry name; undefined when it is not a heartbeat channel. */
+/** Parses a directory entry name; undefined when it is not a heartbeat channel. [CHAN-1] */
 export function parseChannelName(fileName: string): ChannelName | undefined {
   for (const [prefix, pattern] of [[CHANNEL_PREFIX, 'cgcs'], [CHANNEL_ALT_PREFIX, 'wrs']] as const) {
     if (!fileName.startsWith(prefix) || !fileName.endsWith(CHANNEL_SUFFIX)) continue;

@@ -55,11 +55,11 @@ export class LineFramer {
       return;
     }
     const total = this.#carry.length + tail.length;
-    if (total > this.maxLineBytes) {
+    if (total > this.maxLineBytes) {   // [WIRE-2]
       out.push({ kind: 'too-long', droppedBytes: total });
     } else {
       const line = this.#carry.length === 0 ? Buffer.from(tail) : Buffer.concat([this.#carry, tail]);
-      const text = line.toString('utf8').trim();
+      const text = line.toString('utf8').trim();   // [WIRE-3] blanks and \r around a line are ignored
       if (text.length > 0) out.push({ kind: 'line', text });
     }
     this.#carry = Buffer.alloc(0);
@@ -72,7 +72,7 @@ export class LineFramer {
       return;
     }
     if (this.#carry.length + rest.length > this.maxLineBytes) {
-      this.#discarded = this.#carry.length + rest.length;   // start discarding up to the next newline
+      this.#discarded = this.#carry.length + rest.length;   // [WIRE-2] start discarding up to the next newline
       this.#carry = Buffer.alloc(0);
       return;
     }

@@ -30,11 +30,11 @@ export function parseMessage(line: string, accepted: readonly MessageType[]): Pa
   try {
     value = JSON.parse(line);
   } catch {
-    // Garbage is discarded silently up to the next newline, as the original does (daemons §1.4).
+    // [WIRE-4] Garbage is discarded silently up to the next newline, as the original does (daemons §1.4).
     return fail('PROTO_ERR_BAD_JSON', 'not JSON', undefined);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return fail('PROTO_ERR_BAD_FIELD', 'not a JSON object', nackFailedToParse('version'));
+    return fail('PROTO_ERR_BAD_FIELD', 'not a JSON object', nackFailedToParse('version'));   // [NACK-1]
   }
   const obj = value as Record<string, unknown>;
   const version = obj['version'];
@@ -42,16 +42,16 @@ export function parseMessage(line: string, accepted: readonly MessageType[]): Pa
   if (typeof version !== 'number' || !Number.isInteger(version)) {
     return fail('PROTO_ERR_BAD_FIELD', 'version missing or not an integer', nackFailedToParse('version'));
   }
-  if (version < PROTOCOL_VERSION) {
+  if (version < PROTOCOL_VERSION) {   // [NACK-2]
     // The text shows the value as the original read it: clamped to int32.
     const shown = Math.max(INT32_MIN, version);
     return fail('PROTO_ERR_BAD_VERSION', `version ${shown} < ${PROTOCOL_VERSION}`, nackBadVersion(shown));
   }
   const msgType = obj['msg_type'];
-  if (typeof msgType !== 'string') {
+  if (typeof msgType !== 'string') {   // [NACK-3]
     return fail('PROTO_ERR_BAD_FIELD', 'msg_type missing or not a string', nackFailedToParse('msg_type'));
   }
-  if (!(accepted as readonly string[]).includes(msgType)) {
+  if (!(accepted as readonly string[]).includes(msgType)) {   // [NACK-4]
     return fail('PROTO_ERR_UNSUPPORTED_TYPE', `unsupported msg_type ${JSON.stringify(msgType.slice(0, 64))}`, nackUnsupportedType(msgType));
   }
   const type = msgType as MessageType;
@@ -61,7 +61,7 @@ export function parseMessage(line: string, accepted: readonly MessageType[]): Pa
   return fail('PROTO_ERR_BAD_FIELD', `${key} missing or invalid`, nackFailedToParse(key));
 }
 
-/** The first key, in wire order, that zod complained about: the one the original would have nacked. */
+/** The first key, in wire order, that zod complained about: the one the original would have nacked. [NACK-5] */
 function firstBadKey(type: MessageType, badKeys: readonly string[]): string {
   const order = [...HEADER_KEYS, ...KEY_ORDER[type]];
   return order.find((key) => badKeys.includes(key)) ?? badKeys[0] ?? 'message';

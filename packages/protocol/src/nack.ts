@@ -15,7 +15,7 @@ export function nackUnsupportedType(msgType: string): string {
   return `unsupported message type: ${msgType}`;
 }
 
-/** `Invocation id mismatch. Received: <r> expect: <e>`. */
+/** `Invocation id mismatch. Received: <r> expect: <e>`. [NACK-6] */
 export function nackInvocationMismatch(received: number, expected: number): string {
   return `Invocation id mismatch. Received: ${received} expect: ${expected}`;
 }

@@ -30,18 +30,18 @@ export function encodeMessage(body: WireBody | WireMessage): Buffer {
     json = JSON.stringify(ordered);
     excess = Buffer.byteLength(json) - MAX_MESSAGE_BYTES;
   }
-  if (excess > 0) {
+  if (excess > 0) {   // [WIRE-2]
     throw new ProtocolError('PROTO_ERR_MESSAGE_TOO_LARGE', `${body.msg_type} is ${excess} bytes over ${MAX_MESSAGE_BYTES}`);
   }
-  return Buffer.from(`\n${json}\n`);
+  return Buffer.from(`\n${json}\n`);   // [WIRE-1]
 }
 
-/** Numbers become int32 as C's `%d` of an int prints them; other values pass unchanged. */
+/** Numbers become int32 as C's `%d` of an int prints them; other values pass unchanged. [WIRE-5] */
 function toInt32(value: unknown): unknown {
   return typeof value === 'number' ? value | 0 : value;
 }
 
-/** The longest prefix of whole code points whose UTF-8 form fits in `maxBytes`. */
+/** The longest prefix of whole code points whose UTF-8 form fits in `maxBytes`. [WIRE-7] */
 function cutToBytes(text: string, maxBytes: number): string {
   if (Buffer.byteLength(text) <= maxBytes) return text;
   let bytes = 0;

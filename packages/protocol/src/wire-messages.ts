@@ -16,14 +16,14 @@ import {
  * clamped to int32 (client §3: 3000000000 → 2147483647), beyond 2^53 too (zod's int() would refuse those).
  * Booleans and fractions are refused, where the C server wrote a double into an int (daemons §1.5, §9 item 24).
  */
-export const Int32Schema = z
+export const Int32Schema = z   // [WIRE-5]
   .number()
   .refine((n) => Number.isInteger(n), 'expected an integer')
   .transform((n) => Math.min(INT32_MAX, Math.max(INT32_MIN, n)));
 
-/** A token-like string value: msg_type, event_type, corrective_action … (≤ 32 characters, client §3). */
+/** A token-like string value: msg_type, event_type, corrective_action … (≤ 32 characters, client §3). [WIRE-6] */
 const TokenSchema = z.string().max(MAX_VALUE_CHARS);
-/** Free text is cut, not refused: a chatty health script must never cost a heartbeat response. */
+/** Free text is cut, not refused: a chatty health script must never cost a heartbeat response. [WIRE-7] */
 const freeText = (maxChars: number): z.ZodType<string, string> => z.string().transform((s) => s.slice(0, maxChars));
 const vocabulary = <T extends string>(values: readonly T[]): z.ZodType<T, string> =>
   TokenSchema.transform((s) => toVocabulary(values, s, 'unknown' as T));

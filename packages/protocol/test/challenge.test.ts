@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { drawChallenge, isValidResponse, MAX_CHALLENGE } from '../src/index.js';
 
-describe('drawChallenge', () => {
+describe('[CHAL-1] drawChallenge', () => {
   it('maps the injected random source onto 0..2^31−1', () => {
     expect(drawChallenge(() => 0)).toBe(0);
     expect(drawChallenge(() => 0.5)).toBe(2 ** 30);
@@ -34,7 +34,7 @@ describe('drawChallenge', () => {
   });
 });
 
-describe('isValidResponse', () => {
+describe('[CHAL-2] isValidResponse', () => {
   it('accepts only the echo of the last challenge', () => {
     expect(isValidResponse(1164506840, 1164506840)).toBe(true);
     expect(isValidResponse(1164506840, 1164506841)).toBe(false);

@@ -4,7 +4,7 @@ import { channelFileName, parseChannelName } from '../src/index.js';
 
 const UUID = '5b2ad3e4-1f7c-4c8e-9f3a-0a1b2c3d4e5f';
 
-describe('parseChannelName', () => {
+describe('[CHAN-1] parseChannelName', () => {
   it('accepts cgcs.heartbeat.<uuid>.sock', () => {
     expect(parseChannelName(`cgcs.heartbeat.${UUID}.sock`)).toEqual({ uuid: UUID, pattern: 'cgcs' });
   });

@@ -19,7 +19,7 @@ function failure(result: ParseResult): { code: string; nack: string | undefined 
 }
 
 describe('nack texts, word for word (daemons §1.5)', () => {
-  it('writes the four texts of the original', () => {
+  it('[NACK-1..6] writes the four texts of the original', () => {
     expect(nackFailedToParse('sequence')).toBe('failed to parse sequence');
     expect(nackBadVersion(2)).toBe('Bad version: 2, expect version: 3');
     expect(nackUnsupportedType('nack')).toBe('unsupported message type: nack');
@@ -37,35 +37,35 @@ describe('parseMessage on a host (accepting guest → host types)', () => {
     expect(parseMessage(JSON.stringify(INIT, null, 1).replace(/\n/g, ' '), HOST).ok).toBe(true);
   });
 
-  it('discards garbage silently: no nack (daemons §1.4)', () => {
+  it('[WIRE-4] discards garbage silently: no nack (daemons §1.4)', () => {
     expect(failure(parseMessage('{"version":3,', HOST))).toEqual({ code: 'PROTO_ERR_BAD_JSON', nack: undefined });
     expect(failure(parseMessage('hello', HOST))).toEqual({ code: 'PROTO_ERR_BAD_JSON', nack: undefined });
   });
 
   it.each([['"a bare string"'], ['42'], ['null'], ['[1,2]'], ['true']])(
-    'nacks a top-level non-object %s with "failed to parse version" (daemons §1.4)',
+    '[NACK-1] nacks a top-level non-object %s with "failed to parse version" (daemons §1.4)',
     (line) => {
       expect(failure(parseMessage(line, HOST))).toEqual({ code: 'PROTO_ERR_BAD_FIELD', nack: 'failed to parse version' });
     },
   );
 
-  it.each([[undefined], ['3'], [true], [3.5], [null]])('nacks version %j with "failed to parse version" (stage A 1)', (version) => {
+  it.each([[undefined], ['3'], [true], [3.5], [null]])('[NACK-1] nacks version %j with "failed to parse version" (stage A 1)', (version) => {
     const result = parseMessage(JSON.stringify({ ...INIT, version }), HOST);
     expect(failure(result)).toEqual({ code: 'PROTO_ERR_BAD_FIELD', nack: 'failed to parse version' });
   });
 
   it.each([[2, 'Bad version: 2, expect version: 3'], [0, 'Bad version: 0, expect version: 3'], [-1e12, 'Bad version: -2147483648, expect version: 3']])(
-    'nacks version %d with "%s" (stage A 2)',
+    '[NACK-2] nacks version %d with "%s" (stage A 2)',
     (version, text) => {
       expect(failure(parseMessage(JSON.stringify({ ...INIT, version }), HOST))).toEqual({ code: 'PROTO_ERR_BAD_VERSION', nack: text });
     },
   );
 
-  it('accepts versions above 3 (daemons §1.5)', () => {
+  it('[NACK-2] accepts versions above 3 (daemons §1.5)', () => {
     expect(parseMessage(JSON.stringify({ ...INIT, version: 4 }), HOST).ok).toBe(true);
   });
 
-  it.each([[undefined], [7], [null]])('nacks msg_type %j with "failed to parse msg_type" (stage A 3)', (msgType) => {
+  it.each([[undefined], [7], [null]])('[NACK-3] nacks msg_type %j with "failed to parse msg_type" (stage A 3)', (msgType) => {
     expect(failure(parseMessage(JSON.stringify({ ...INIT, msg_type: msgType }), HOST))).toEqual({
       code: 'PROTO_ERR_BAD_FIELD', nack: 'failed to parse msg_type',
     });
@@ -76,7 +76,7 @@ describe('parseMessage on a host (accepting guest → host types)', () => {
   });
 
   it.each([['nack'], ['init_ack'], ['challenge'], ['action_notify'], ['bogus']])(
-    'nacks a received %s with "unsupported message type: …" (daemons §1.6 nack)',
+    '[NACK-4] nacks a received %s with "unsupported message type: …" (daemons §1.6 nack)',
     (msgType) => {
       expect(failure(parseMessage(JSON.stringify({ ...INIT, msg_type: msgType }), HOST))).toEqual({
         code: 'PROTO_ERR_UNSUPPORTED_TYPE', nack: `unsupported message type: ${msgType}`,
@@ -84,13 +84,13 @@ describe('parseMessage on a host (accepting guest → host types)', () => {
     },
   );
 
-  it.each([['revision'], ['sequence']])('nacks a missing %s with "failed to parse %s" (stage B)', (key) => {
+  it.each([['revision'], ['sequence']])('[NACK-5] nacks a missing %s with "failed to parse %s" (stage B)', (key) => {
     const copy: Record<string, unknown> = { ...INIT };
     delete copy[key];
     expect(failure(parseMessage(JSON.stringify(copy), HOST))).toEqual({ code: 'PROTO_ERR_BAD_FIELD', nack: `failed to parse ${key}` });
   });
 
-  it('nacks the first bad key in wire order when several are bad', () => {
+  it('[NACK-5] nacks the first bad key in wire order when several are bad', () => {
     const line = JSON.stringify({ ...INIT, sequence: 'x', invocation_id: 'y', corrective_action: 5 });
     expect(failure(parseMessage(line, HOST)).nack).toBe('failed to parse sequence');
     const body = JSON.stringify({ ...INIT, restart_secs: 1.5, name: 3 });

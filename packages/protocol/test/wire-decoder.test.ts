@@ -31,7 +31,7 @@ function messages(results: readonly DecodeResult[]): WireMessage[] {
 const bytes = (s: string): Uint8Array => new Uint8Array(Buffer.from(s));
 
 describe('WireDecoder: properties (fast-check)', () => {
-  it('decodes any split of any sequence of valid messages to the same messages, in order', () => {
+  it('[WIRE-3] decodes any split of any sequence of valid messages to the same messages, in order', () => {
     fc.assert(
       fc.property(fc.array(wireBodyArb, { minLength: 1, maxLength: 12 }), fc.array(fc.nat(), { maxLength: 40 }), (bodies, cuts) => {
         const stream = Buffer.concat(bodies.map((b) => encodeMessage(b)));
@@ -57,7 +57,7 @@ describe('WireDecoder: properties (fast-check)', () => {
     );
   });
 
-  it('never loses a valid message that follows a newline, whatever garbage or oversized lines come before', () => {
+  it('[WIRE-4] never loses a valid message that follows a newline, whatever garbage or oversized lines come before', () => {
     const item = fc.oneof(wireBodyArb.map((body) => ({ body })), garbageArb.map((garbage) => ({ garbage })));
     fc.assert(
       fc.property(fc.array(item, { minLength: 1, maxLength: 10 }), fc.array(fc.nat(), { maxLength: 30 }), (items, cuts) => {
@@ -74,7 +74,7 @@ describe('WireDecoder: properties (fast-check)', () => {
     );
   });
 
-  it('never throws and keeps the carry within 1056 bytes on arbitrary bytes', () => {
+  it('[WIRE-2] never throws and keeps the carry within 1056 bytes on arbitrary bytes', () => {
     fc.assert(
       fc.property(fc.array(fc.uint8Array({ maxLength: 3000 }), { maxLength: 20 }), (chunks) => {
         const decoder = new WireDecoder(GUEST_TO_HOST_TYPES);
@@ -94,7 +94,7 @@ describe('WireDecoder: examples', () => {
     expect(results.every((r) => r.ok)).toBe(true);
   });
 
-  it('reassembles a challenge sent as its first 20 bytes and then the rest (the original dropped reads < 32 bytes: daemons §1.4)', () => {
+  it('[WIRE-3] reassembles a challenge sent as its first 20 bytes and then the rest (the original dropped reads < 32 bytes: daemons §1.4)', () => {
     const line = '\n{"version":3,"revision":1,"msg_type":"challenge","sequence":20,"heartbeat_challenge":694929532}\n';
     const decoder = new WireDecoder(MESSAGE_TYPES);
     expect(decoder.push(bytes(line.slice(0, 20)))).toEqual([]);
@@ -123,7 +123,7 @@ describe('WireDecoder: examples', () => {
     expect(results[0]?.ok).toBe(true);
   });
 
-  it('accepts a line of exactly 1056 bytes and discards one of 1057 (daemons §1.4)', () => {
+  it('[WIRE-2] accepts a line of exactly 1056 bytes and discards one of 1057 (daemons §1.4)', () => {
     const base = '{"version":3,"revision":1,"msg_type":"exit","sequence":1,"log_msg":""}';
     const fit = `${base.slice(0, -2)}${'x'.repeat(MAX_MESSAGE_BYTES - base.length)}"}`;
     expect(Buffer.byteLength(fit)).toBe(MAX_MESSAGE_BYTES);
@@ -135,7 +135,7 @@ describe('WireDecoder: examples', () => {
     expect(results).toEqual([{ ok: false, code: 'PROTO_ERR_LINE_TOO_LONG', reason: 'line of 1057 bytes discarded', nack: undefined }]);
   });
 
-  it('discards an over-long line spread over many chunks up to its newline, then decodes what follows', () => {
+  it('[WIRE-2] discards an over-long line spread over many chunks up to its newline, then decodes what follows', () => {
     const decoder = new WireDecoder(MESSAGE_TYPES);
     for (let i = 0; i < 10; i += 1) {
       expect(decoder.push(new Uint8Array(1000).fill(0x61))).toEqual([]);
@@ -215,5 +215,13 @@ describe('LineFramer', () => {
     expect(framer.push(line.subarray(0, 1))).toEqual([]);
     expect(framer.push(line.subarray(1, 4))).toEqual([]);
     expect(framer.push(line.subarray(4))).toEqual([{ kind: 'line', text: 'é€😀' }]);
+  });
+});
+
+describe('deliberate differences (README)', () => {
+  it('discards a line holding two objects whole (the original server took the first: daemons §1.4)', () => {
+    const decoder = new WireDecoder(MESSAGE_TYPES);
+    const one = '{"version":3,"revision":1,"msg_type":"exit","sequence":1,"log_msg":""}';
+    expect(decoder.push(bytes(`${one}${one}\n${one}\n`)).map((r) => (r.ok ? r.message.msg_type : r.code))).toEqual(['PROTO_ERR_BAD_JSON', 'exit']);
   });
 });

@@ -10,7 +10,7 @@ function decodeLine(json: string): WireMessage {
   return WireMessageSchema.parse(JSON.parse(json));
 }
 
-describe('encodeMessage: golden lines of the reference transcript', () => {
+describe('[WIRE-1] encodeMessage: golden lines of the reference transcript', () => {
   it('covers every type but nack (its transcript line carries a note and has a test of its own)', () => {
     const types = new Set(CLEAN_TRANSCRIPT.map((line) => (JSON.parse(line.json) as { msg_type: string }).msg_type));
     expect([...types].sort()).toEqual(['action_notify', 'action_response', 'challenge', 'challenge_response', 'exit', 'init', 'init_ack']);
@@ -67,7 +67,7 @@ describe('encodeMessage: golden lines of the reference transcript', () => {
 });
 
 describe('encodeMessage: escaping, integers and limits', () => {
-  it('JSON-escapes quotes, backslashes and newlines (the original spliced them in raw: daemons §1.5, client §3)', () => {
+  it('[WIRE-7] JSON-escapes quotes, backslashes and newlines (the original spliced them in raw: daemons §1.5, client §3)', () => {
     const bytes = encodeMessage({ msg_type: 'nack', sequence: 1, invocation_id: 5, log_msg: 'a"b\\c\nd' });
     const text = bytes.toString();
     expect(text).toBe('\n{"version":3,"revision":1,"msg_type":"nack","sequence":1,"invocation_id":5,"log_msg":"a\\"b\\\\c\\nd"}\n');
@@ -75,7 +75,7 @@ describe('encodeMessage: escaping, integers and limits', () => {
     expect((JSON.parse(text) as { log_msg: string }).log_msg).toBe('a"b\\c\nd');
   });
 
-  it('writes integers as the original %d of an int32: a uint32 sequence above 2^31−1 prints negative (daemons §1.6)', () => {
+  it('[WIRE-5] writes integers as the original %d of an int32: a uint32 sequence above 2^31−1 prints negative (daemons §1.6)', () => {
     const text = encodeMessage({ msg_type: 'challenge', sequence: 2 ** 31, heartbeat_challenge: 5 }).toString();
     expect(text).toContain('"sequence":-2147483648');
     expect(encodeMessage({ msg_type: 'challenge', sequence: 2 ** 32 + 3, heartbeat_challenge: 5 }).toString()).toContain('"sequence":3,');
@@ -86,7 +86,7 @@ describe('encodeMessage: escaping, integers and limits', () => {
     expect(text).toBe('\n{"version":3,"revision":1,"msg_type":"init_ack","sequence":1,"invocation_id":0}\n');
   });
 
-  it('cuts log_msg to 223 bytes, as the reference client does (client §3: buffer of 224 with the NUL)', () => {
+  it('[WIRE-7] cuts log_msg to 223 bytes, as the reference client does (client §3: buffer of 224 with the NUL)', () => {
     const text = encodeMessage({ msg_type: 'exit', sequence: 1, log_msg: 'x'.repeat(500) }).toString();
     expect(FREE_TEXT_LIMITS['log_msg']).toBe(224);
     expect((JSON.parse(text) as { log_msg: string }).log_msg).toBe('x'.repeat(223));
@@ -117,7 +117,7 @@ describe('encodeMessage: escaping, integers and limits', () => {
     expect((JSON.parse(encodeMessage({ msg_type: 'exit', sequence: 1, log_msg: log }).toString()) as { log_msg: string }).log_msg).toBe(log);
   });
 
-  it('shortens log_msg further when its escapes would push the message over 1056 bytes (daemons §1.4)', () => {
+  it('[WIRE-2] shortens log_msg further when its escapes would push the message over 1056 bytes (daemons §1.4)', () => {
     const control = '\u0001'.repeat(223);   // each escapes to \u0001: 6 bytes
     const bytes = encodeMessage({ msg_type: 'exit', sequence: 1, log_msg: control });
     expect(bytes.length - 2).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);

@@ -49,7 +49,7 @@ describe.each(MESSAGE_TYPES.map((type) => [type] as const))('%s', (type) => {
   });
 
   it.each([...['version', 'revision', 'msg_type', 'sequence'], ...KEY_ORDER[type]].map((key) => [key] as const))(
-    'refuses the message without %s (daemons §1.5 stage B: "failed to parse <key>")',
+    '[WIRE-8] refuses the message without %s (daemons §1.5 stage B: "failed to parse <key>")',
     (key) => {
       const copy = { ...valid };
       delete copy[key];
@@ -68,7 +68,7 @@ describe.each(MESSAGE_TYPES.map((type) => [type] as const))('%s', (type) => {
     },
   );
 
-  it('strips unknown keys (tolerant reader: a newer peer may add some)', () => {
+  it('[WIRE-8] strips unknown keys (tolerant reader: a newer peer may add some)', () => {
     const parsed = schema.parse({ ...valid, future_key: 'x' }) as Record<string, unknown>;
     expect(parsed['future_key']).toBeUndefined();
   });
@@ -80,7 +80,7 @@ describe.each(MESSAGE_TYPES.map((type) => [type] as const))('%s', (type) => {
   });
 });
 
-describe('Int32Schema: integers as json_object_get_int reads them (client §3)', () => {
+describe('[WIRE-5] Int32Schema: integers as json_object_get_int reads them (client §3)', () => {
   it.each([
     [0, 0], [-1, -1], [2147483647, 2147483647], [3000000000, 2147483647], [-3000000000, -2147483648],
     [1e20, 2147483647], [-1e20, -2147483648], [1e3, 1000],
@@ -109,7 +109,7 @@ describe('header', () => {
   });
 });
 
-describe('vocabularies fall back to unknown, as the reference implementations do (daemons §1.6, client §4.2)', () => {
+describe('[WIRE-6] vocabularies fall back to unknown, as the reference implementations do (daemons §1.6, client §4.2)', () => {
   it('maps an unknown corrective_action to unknown', () => {
     expect(InitSchema.parse({ ...INIT, corrective_action: 'explode' }).corrective_action).toBe('unknown');
   });
@@ -144,7 +144,7 @@ describe('vocabularies fall back to unknown, as the reference implementations do
   });
 });
 
-describe('heartbeat_health (daemons §1.6: anything but healthy counts as unhealthy)', () => {
+describe('[WIRE-6] heartbeat_health (daemons §1.6: anything but healthy counts as unhealthy)', () => {
   it.each([['healthy', 'healthy'], ['unhealthy', 'unhealthy'], ['Healthy', 'unhealthy'], ['', 'unhealthy'], ['sick', 'unhealthy']])(
     '%j → %s',
     (input, output) => {
@@ -157,7 +157,7 @@ describe('heartbeat_health (daemons §1.6: anything but healthy counts as unheal
   });
 });
 
-describe('free text is cut, not refused (client §3 limits: name 64, log_msg 224)', () => {
+describe('[WIRE-7] free text is cut, not refused (client §3 limits: name 64, log_msg 224)', () => {
   it('cuts name to 64 characters', () => {
     expect(InitSchema.parse({ ...INIT, name: 'n'.repeat(300) }).name).toBe('n'.repeat(64));
   });
