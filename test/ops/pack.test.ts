@@ -1,11 +1,13 @@
 /**
  * The install form (issue 7): `npm run pack` builds the tarball, install.sh lays it out in a temp root,
  * and both daemons run from there with the shipped /etc/mtc/guest.ini (one file, [agent] + [client]):
- * guest-agent from its wrapper, guest-server through the LSB script that pmond calls.
+ * guest-agent from its wrapper, guest-server through the LSB script that pmond calls, and guest-agent
+ * again through the installed OCF agent as an unprivileged user.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, lstatSync, readFileSync, statSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -134,5 +136,39 @@ describe('npm run pack → install.sh → both daemons', () => {
     const [code] = (await agentExit) as [number | null];
     expect(code).toBe(0);
     expect(existsSync(agentPidfile)).toBe(false);
+
+    // The installed OCF agent runs the installed guest-agent; as root it drops to `user` (here nobody).
+    const asRoot = process.getuid?.() === 0;
+    const [ocfRx, ocfVim] = [await freePort(), await freePort()];
+    const ocfIni = join(dir, 'agent.ini');
+    await writeFile(ocfIni, `[agent]\nrx_port = ${ocfRx}\nvim_cmd_port = ${ocfVim}\nvim_event_url = http://127.0.0.1:${eventPort}\n`);
+    const ocfPidfile = join(run_, 'ocf', 'guest-agent.pid');
+    const ocfEnv = {
+      ...process.env,
+      OCF_ROOT: '/usr/lib/ocf',
+      OCF_RESOURCE_INSTANCE: 'guestAgent',
+      OCF_RESKEY_binary: 'guest-agent',
+      OCF_RESKEY_config: ocfIni,
+      OCF_RESKEY_pid: ocfPidfile,
+      OCF_RESKEY_logfile: join(dir, 'ocf-log', 'guest-agent.log'),
+      OCF_RESKEY_user: asRoot ? 'nobody' : userInfo().username,
+      // A bare binary name is looked up in PATH, as the original's default "guestAgent" was.
+      PATH: `${join(root, 'usr/local/bin')}:${process.env['PATH'] ?? ''}`,
+    };
+    const ra = join(root, 'usr/lib/ocf/resource.d/platform/guestAgent');
+    onTestFinished(async () => {
+      await run(ra, ['stop'], { env: ocfEnv });
+    });
+    const ocfStart = await run(ra, ['start'], { env: ocfEnv });
+    expect(ocfStart.code, ocfStart.stderr).toBe(0);
+    const ocfPid = livePid(ocfPidfile);
+    expect(ocfPid).toBeDefined();
+    const uid = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${ocfPid}/status`, 'utf8'))?.[1];
+    expect(uid).toBe(String(asRoot ? (await run('id', ['-u', 'nobody'])).stdout.trim() : process.getuid?.()));
+    expect(await httpStatus(`http://127.0.0.1:${ocfRx}/healthz`)).toBe(200);
+    expect((await run(ra, ['monitor'], { env: ocfEnv })).code).toBe(0);
+    expect((await run(ra, ['stop'], { env: ocfEnv })).code).toBe(0);
+    expect(livePid(ocfPidfile)).toBeUndefined();
+    expect((await run(ra, ['monitor'], { env: ocfEnv })).code).toBe(7);
   });
 });
