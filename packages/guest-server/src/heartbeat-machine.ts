@@ -207,7 +207,7 @@ function onLoss(p: HeartbeatPolicy, s: InstanceState, misses: number, fx: Instan
 
 function challenge(p: HeartbeatPolicy, s: InstanceState, slot: number, at: number, misses: number, fx: InstanceEffect[]): InstanceState {
   const value = p.nextChallenge();
-  fx.push({ type: 'count', name: 'challenge' });
+  fx.push({ type: 'count', name: 'challenge' }, { type: 'challenge-lateness', ms: at - slot });
   const sent = send(s, { msg_type: 'challenge', sequence: 0, heartbeat_challenge: value }, fx);
   return { ...sent, cycle: { kind: 'cycling', challenge: value, scheduledAt: slot, sentAt: at, answered: false, misses } };
 }

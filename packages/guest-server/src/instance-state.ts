@@ -144,6 +144,8 @@ export type InstanceEffect =
   | { readonly type: 'report'; readonly report: Report }
   | { readonly type: 'count'; readonly name: CountName }
   | { readonly type: 'response-latency'; readonly ms: number }
+  /** How late a challenge went out against its schedule (timer and event-loop delay). */
+  | { readonly type: 'challenge-lateness'; readonly ms: number }
   | { readonly type: 'log'; readonly level: 'debug' | 'info' | 'warn'; readonly msg: string; readonly fields?: Readonly<Record<string, unknown>> };
 
 export type InstanceStep = readonly [InstanceState, readonly InstanceEffect[]];

@@ -34,6 +34,12 @@ export class ServerMetrics implements SessionMetrics, OutboxMetrics {
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: r,
     });
+    this.#lateness = new Histogram({
+      name: 'guest_server_challenge_lateness_seconds',
+      help: 'How late each challenge went out against its schedule',
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: r,
+    });
     const responses = counter('guest_server_responses_total', 'Valid challenge responses');
     this.#responses = responses;
     this.#outboxDepth = new Gauge({ name: 'guest_server_outbox_depth', help: 'Events waiting for the agent', registers: r });
@@ -53,6 +59,11 @@ export class ServerMetrics implements SessionMetrics, OutboxMetrics {
   }
 
   readonly #responses: Counter;
+  readonly #lateness: Histogram;
+
+  observeLatenessMs(ms: number): void {
+    this.#lateness.observe(ms / 1000);
+  }
 
   count(name: CountName): void {
     this.#counters[name].inc();

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { HOST_TO_GUEST_TYPES, ManualClock, WireDecoder, encodeMessage, type WireMessage } from '@guesthb/protocol';
 import type { ChannelConnector, ChannelHandlers, Report } from '../src/index.js';
-import { InstanceSession } from '../src/instance-session.js';
+import { InstanceSession, encodeChallenge } from '../src/instance-session.js';
 import { policy } from './helpers/machine.js';
 
 const UUID = '11111111-2222-3333-4444-555555555555';
@@ -25,7 +25,7 @@ function setup(): { session: InstanceSession; clock: ManualClock; sent: WireMess
   };
   const session = new InstanceSession({
     uuid: UUID, clock, log: pino({ level: 'silent' }), policy: () => policy({ pulsePeriodMs: 400 }), connect,
-    metrics: { count: () => undefined, observeLatencyMs: () => undefined },
+    metrics: { count: () => undefined, observeLatencyMs: () => undefined, observeLatenessMs: () => undefined },
     onReport: (_s, r) => reports.push(r), onGone: () => undefined,
   });
   return { session, clock, sent, reports, connects, handlers: () => { if (current === undefined) throw new Error('not connected'); return current; } };
@@ -39,6 +39,12 @@ function init(intervalMs: number): Buffer {
 }
 
 describe('InstanceSession', () => {
+  it('the challenge fast path is byte-identical to encodeMessage', () => {
+    for (const [seq, value] of [[1, 0], [2, 2_147_483_647], [123_456, 42]] as const) {
+      expect(encodeChallenge(seq, value).equals(encodeMessage({ msg_type: 'challenge', sequence: seq, heartbeat_challenge: value }))).toBe(true);
+    }
+  });
+
   it('challenges exactly every interval from the first, with one timer; loss at (threshold + 1) × interval', () => {
     const { session, clock, sent, reports, handlers } = setup();
     session.channelFound('/x/cgcs.heartbeat.sock');
