@@ -155,8 +155,10 @@ describe('real VM end to end: QEMU guest ↔ guest-server ↔ guest-agent ↔ VI
     expect(server.exit).toBeUndefined();
     expect(await agent.isHealthy()).toBe(true);
     expect(await server.isHealthy()).toBe(true);
-    // And both stop cleanly on SIGTERM.
+    // And both stop cleanly on SIGTERM, having logged no error on the way.
     expect(await server.stop()).toEqual({ code: 0, signal: null });
     expect(await agent.stop()).toEqual({ code: 0, signal: null });
+    expect(await server.errorLines()).toEqual([]);
+    expect(await agent.errorLines()).toEqual([]);
   }, 150_000);
 });

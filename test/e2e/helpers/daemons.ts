@@ -83,6 +83,20 @@ export class Daemon {
     return (await readFile(this.logPath, 'utf8').catch(() => '')).slice(-6000);
   }
 
+  /** Log lines at level error or fatal, and any line that is not pino JSON (a stack trace, a crash). */
+  async errorLines(): Promise<string[]> {
+    const text = await readFile(this.logPath, 'utf8').catch(() => '');
+    return text.split('\n').filter((line) => {
+      if (line.trim().length === 0) return false;
+      try {
+        const entry = JSON.parse(line) as { level?: unknown };
+        return typeof entry.level !== 'number' || entry.level >= 50;
+      } catch {
+        return true;
+      }
+    });
+  }
+
   /** SIGTERM, then SIGKILL after a deadline. */
   async stop(deadlineMs = 5_000): Promise<DaemonExit> {
     if (this.#exit === undefined) this.#child.kill('SIGTERM');

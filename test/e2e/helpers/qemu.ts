@@ -75,8 +75,13 @@ export class QemuVm {
     const child = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     const vm = new QemuVm(child, channelPath, qmpPath, consolePath);
     try {
-      await waitFor(() => vm.#exit === undefined && existsSync(qmpPath), 10_000, 'the QMP socket');
-      vm.#qmp = await QmpClient.connect(qmpPath);
+      // The file appears at bind(), a moment before listen(): retry ECONNREFUSED until the greeting.
+      await waitFor(async () => {
+        if (vm.#exit !== undefined) throw new Error(`exited ${JSON.stringify(vm.#exit)}`);
+        if (!existsSync(qmpPath)) return false;
+        vm.#qmp = await QmpClient.connect(qmpPath).catch(() => undefined);
+        return vm.#qmp !== undefined;
+      }, 10_000, 'the QMP greeting');
     } catch (error) {
       await vm.kill();
       throw new Error(`QEMU did not start: ${String(error)}; stderr: ${vm.#stderr}`);
@@ -177,10 +182,15 @@ export class QmpClient {
       socket.once('error', reject);
     });
     const client = new QmpClient(socket);
-    const greeting = await client.#nextReply(5_000);
-    if (greeting === undefined || !('QMP' in greeting)) throw new Error('no QMP greeting');
-    await client.execute('qmp_capabilities');
-    return client;
+    try {
+      const greeting = await client.#nextReply(5_000);
+      if (greeting === undefined || !('QMP' in greeting)) throw new Error('no QMP greeting');
+      await client.execute('qmp_capabilities');
+      return client;
+    } catch (error) {
+      socket.destroy();
+      throw error;
+    }
   }
 
   get isClosed(): boolean {
