@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, copyFile, readFile, writeFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { freePort, REPO, run, tempDir, waitFor, type RunResult } from './helpers/ops.js';
@@ -53,7 +54,7 @@ async function setup(agentSection?: string): Promise<Setup> {
 }
 
 function currentUser(): string {
-  return process.env['USER'] ?? (process.getuid?.() === 0 ? 'root' : 'nobody');
+  return userInfo().username;
 }
 
 function pidOf(s: Setup): number | undefined {
