@@ -57,6 +57,13 @@ describe('VIM client', () => {
     expect(await client.sendEvent(failed)).toBe('retry');
   });
 
+  it('waits for a slow VIM within the timeout', async () => {
+    const { vim, client } = await setUp(2_000);
+    vim.delayMs = 300;
+    expect(await client.sendEvent(failed)).toBe('delivered');
+    expect(await client.sendEvent(service)).toBe('no-reply');
+  });
+
   it('queries the host state with a body on the GET (A), and fails on the VIM\'s silent 400 for an unknown host', async () => {
     const { vim, client } = await setUp();
     expect(await client.getHostState(H, 'compute-0')).toBe('enabled');
