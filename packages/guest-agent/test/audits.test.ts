@@ -131,3 +131,22 @@ describe('audit passes', () => {
     expect(text).toContain('guest_agent_audit_runs_total{audit="server",outcome="error"} 1');
   });
 });
+
+describe('close', () => {
+  it('leaves no timer behind: audit timers and outbox retries are cleared', async () => {
+    const vim = new FakeVim();
+    await vim.start();
+    onTestFinished(() => vim.close());
+    const clock = new ManualClock(0);
+    const { agent, rxUrl } = await startAgent({ vimEventUrl: vim.url, clock });
+    agent.inventory.addHost(H, 'compute-0');
+    agent.inventory.addInstance('compute-0', A, true);
+    await vim.down();
+    const server = new FakeServer('compute-0');
+    await server.post(rxUrl, [server.event('running', { instance: server.info(A, { reporting: 'enabled', heartbeating: 'enabled' }) })]);
+    await expect.poll(() => clock.pendingTimers).toBe(3); // two audits and one retry
+    await agent.close();
+    expect(clock.pendingTimers).toBe(0);
+    await agent.close(); // idempotent
+  });
+});
