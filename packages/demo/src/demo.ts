@@ -55,9 +55,12 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     const hostUuid = randomUUID();
     const uuids = Array.from({ length: o.guests }, () => randomUUID());
     const lastEvent = new Map<string, string>();
+    const faultTimes = new Map<string, number>();
     sink = await startVimSink({ hostUuid, hostname: HOSTNAME, instances: uuids }, (event) => {
       lastEvent.set(event.uuid, eventLabel(event));
-      view.event(`VIM ← ${event.uuid.slice(0, 8)}: ${describeEvent(event)}`);
+      const faultAt = faultTimes.get(event.uuid);
+      const after = faultAt !== undefined && event.eventType === 'alarm' ? ` — ${((performance.now() - faultAt) / 1000).toFixed(1)} s after the fault` : '';
+      view.event(`VIM ← ${event.uuid.slice(0, 8)}: ${describeEvent(event)}${after}`);
     });
     view.event(`VIM event sink listening on ${sink.url}`);
 
@@ -80,7 +83,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       dir: channelDir,
       onEvent: (e) => {
         // Every guest starts "disabled" (no host yet); only changes after that are news.
-        if (e.type === 'state' && e.from !== 'initial') view.event(`guest ${e.uuid.slice(0, 8)}: ${e.from} → ${e.to} (${e.event})`);
+        if (e.type === 'state' && e.from !== 'initial' && !stopping) view.event(`guest ${e.uuid.slice(0, 8)}: ${e.from} → ${e.to} (${e.event})`);
       },
     });
     view.event(`${guests.length} simulated guests listening in ${channelDir}`);
@@ -127,11 +130,13 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       const [, hung, sick] = guests;
       if (hung !== undefined) {
         hung.stopAnswering();
+        faultTimes.set(hung.uuid, performance.now());
         faults.set(hung.uuid, 'stopped answering');
         view.event(`FAULT: guest ${hung.uuid.slice(0, 8)} stops answering challenges`);
       }
       if (sick !== undefined) {
         sick.setHealth('unhealthy', 'reboot', 'demo: simulated application failure');
+        faultTimes.set(sick.uuid, performance.now());
         faults.set(sick.uuid, 'unhealthy (reboot)');
         view.event(`FAULT: guest ${sick.uuid.slice(0, 8)} reports unhealthy, corrective action reboot`);
       }

@@ -24,7 +24,9 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     const config = options.configPath === undefined ? DEFAULT_CLIENT_CONFIG : await loadConfig(options.configPath);
     const log = createRootLogger('guest-client', options.logLevel);
     const uuids = [...options.uuids, ...Array.from({ length: options.count }, () => randomUUID())];
-    const guests = await startSimulatedGuests(uuids, { dir: options.dir, config, log });
+    // Per-guest lines (state changes are info) only when asked for debug: thousands of guests share this log.
+    const guestLog = options.logLevel === 'debug' || options.logLevel === 'trace' ? log : log.child({}, { level: 'warn' });
+    const guests = await startSimulatedGuests(uuids, { dir: options.dir, config, log: guestLog });
     log.info({ dir: options.dir, guests: guests.length, uuids: uuids.length <= 100 ? uuids : undefined }, 'simulated guests listening');
     onStopSignal(log, async () => {
       await Promise.all(guests.map((g) => g.close()));
