@@ -1,7 +1,7 @@
 /**
  * Real-VM end-to-end test (issue 8 item 1): a real QEMU creates the heartbeat channel as libvirt does, the
  * guest inside runs a v3 responder, and guest-server, guest-agent and a test VIM run as real processes.
- *   heartbeating starts (the VIM sees the service enabled) → QMP stop pauses the VM → the loss is detected
+ *   heartbeating starts (the VIM sees the service enabled) → a VIM vote is answered by the guest → QMP stop pauses the VM → the loss is detected
  *   and the failed alarm reaches the VIM → QMP cont → heartbeating resumes after the guest re-inits →
  *   QEMU killed → EOF, heartbeating reported stopped, the channel file removed (as libvirt does) → the VIM
  *   deletes the instance → guest-agent and guest-server forget it; neither daemon crashed.
@@ -96,6 +96,16 @@ describe('real VM end to end: QEMU guest ↔ guest-server ↔ guest-agent ↔ VI
     await withLogs(waitFor(async () => (await queryServer(serverPort)).instances.some(
       (i) => i.uuid === uuid && i.reporting === 'enabled' && i.heartbeating === 'enabled',
     ), 10_000, 'guest-server to report the instance heartbeating with reporting enabled'), daemons, vm);
+
+    // A vote (I5) reaches the guest through agent and server; the guest's accept comes back as `allow` (§2.2 F).
+    const vote = await vimClient.call('POST', `/v1/instances/${uuid}/vote`, { uuid, hostname: HOSTNAME, action: 'stop' });
+    expect(vote.status).toBe(200);
+    expect(String((vote.body as { timeout?: unknown }).timeout)).toBe('9'); // the guest's vote_secs
+    const allowed = await withLogs(waitForValue(
+      () => vim.requests.find((r) => r.method === 'PATCH' && (r.body as { 'event-type'?: string })['event-type'] === 'action'),
+      10_000, 'the guest\'s vote at the VIM',
+    ), daemons, vm);
+    expect(allowed.body).toMatchObject({ uuid, 'event-type': 'action', 'event-data': { action: 'stop', 'guest-response': 'allow' } });
 
     // 2. QMP stop: the guest goes silent; the loss is declared and the failed alarm reaches the VIM.
     const alarmsBefore = vim.events(uuid, 'alarm').length;
