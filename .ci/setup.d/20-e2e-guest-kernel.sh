@@ -30,8 +30,14 @@ mkdir -p "$DEST"
 work=$(mktemp -d "$DEST/dl.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 # apt-get download writes into the current directory; as root it warns that it runs unsandboxed (harmless).
-(cd "$work" && apt-get download -qq "$KPKG" 2>&1 | grep -v 'unsandboxed' || true)
-deb=$(ls "$work"/"$KPKG"_*.deb 2>/dev/null | head -1)
+download() { (cd "$work" && apt-get download -qq "$KPKG" 2>&1 | grep -v 'unsandboxed' >&2 || true); ls "$work"/"$KPKG"_*.deb 2>/dev/null | head -1; }
+deb=$(download)
+if [ -z "$deb" ]; then
+  # Stale package lists (the mirror moved on to a new point release): refresh and resolve again.
+  $SUDO apt-get update -qq
+  KPKG=$(resolve || true)
+  deb=$(download)
+fi
 [ -n "$deb" ] || { echo "apt-get download $KPKG produced no .deb"; exit 1; }
 
 rm -rf "$DEST/kernel"
