@@ -30,7 +30,7 @@ mkdir -p "$DEST"
 work=$(mktemp -d "$DEST/dl.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 # apt-get download writes into the current directory; as root it warns that it runs unsandboxed (harmless).
-download() { (cd "$work" && apt-get download -qq "$KPKG" 2>&1 | grep -v 'unsandboxed' >&2 || true); ls "$work"/"$KPKG"_*.deb 2>/dev/null | head -1; }
+download() { (cd "$work" && apt-get download -qq "$KPKG" 2>&1 | grep -v 'unsandboxed' >&2 || true); ls "$work"/"$KPKG"_*.deb 2>/dev/null | head -1 || true; }
 deb=$(download)
 if [ -z "$deb" ]; then
   # Stale package lists (the mirror moved on to a new point release): refresh and resolve again.
