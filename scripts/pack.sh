@@ -42,5 +42,5 @@ chmod 755 "$top/install.sh" "$top/init.d/guestServer" "$top/ocf/guestAgent"
 echo "$version" > "$top/VERSION"
 
 mkdir -p "$out"
-tar -C "$tmp" --owner=0 --group=0 --numeric-owner -czf "$out/$name.tar.gz" "$name"
+tar -C "$tmp" --owner=0 --group=0 --numeric-owner -cf - "$name" | gzip -1 > "$out/$name.tar.gz"
 echo "$out/$name.tar.gz"

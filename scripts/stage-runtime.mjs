@@ -66,8 +66,17 @@ function stagePath(path) {
   return path;
 }
 
-// Types, sources and source maps are not needed at run time; dropping them halves the tarball.
-const DEV_ONLY_FILE = /\.(?:d\.[cm]?ts|[cm]?ts|map|tsbuildinfo)$/;
+// Types, sources, source maps, docs, tests and examples are not needed at run time; dropping them halves
+// the tarball and the file count (licence files stay).
+const DEV_ONLY_FILE = /\.(?:d\.[cm]?ts|[cm]?ts|map|tsbuildinfo)$|^(?!licen[cs]e)[^/]*\.md$/i;
+const DEV_ONLY_DIR = new Set(['test', 'tests', '__tests__', 'example', 'examples', 'docs', 'benchmark', 'benchmarks', 'bench', '.github']);
+
+/** True for what a package needs at run time; `rel` is relative to the package root. */
+function runtimeFile(rel) {
+  const parts = rel.split(sep);
+  if (parts.includes('node_modules') || parts.some((part) => DEV_ONLY_DIR.has(part))) return false;
+  return !DEV_ONLY_FILE.test(parts.at(-1) ?? '');
+}
 
 let copied = 0;
 for (const path of [...needed].sort()) {
@@ -76,14 +85,11 @@ for (const path of [...needed].sort()) {
   mkdirSync(to, { recursive: true });
   if (workspaces.has(path)) {
     cpSync(join(from, 'package.json'), join(to, 'package.json'));
-    cpSync(join(from, 'dist'), join(to, 'dist'), { recursive: true, filter: (src) => !DEV_ONLY_FILE.test(src) });
+    cpSync(join(from, 'dist'), join(to, 'dist'), { recursive: true, filter: (src) => runtimeFile(relative(from, src)) });
     if (existsSync(join(from, 'README.md'))) cpSync(join(from, 'README.md'), join(to, 'README.md'));
   } else {
     // Nested node_modules are separate lock entries: copied only when the closure needs them.
-    cpSync(from, to, {
-      recursive: true,
-      filter: (src) => !DEV_ONLY_FILE.test(src) && !relative(from, src).split(sep).includes('node_modules'),
-    });
+    cpSync(from, to, { recursive: true, filter: (src) => runtimeFile(relative(from, src)) });
   }
   copied += 1;
 }

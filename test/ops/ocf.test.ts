@@ -73,7 +73,7 @@ async function ra(s: Setup, action: string, extraEnv: NodeJS.ProcessEnv = {}): P
 }
 
 describe('OCF resource agent ocf/guestAgent with the real guest-agent', () => {
-  it('passes ocf-tester (resource-agents)', async () => {
+  it('passes ocf-tester (resource-agents)', { timeout: 60_000 }, async () => {
     const s = await setup();
     const args = ['-n', 'guestAgent', ...Object.entries(s.params).flatMap(([k, v]) => ['-o', `${k}=${v}`]), s.agent];
     const result = await run('ocf-tester', args, { env: { ...process.env, OCF_ROOT: '/usr/lib/ocf' } });
