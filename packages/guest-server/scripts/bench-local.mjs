@@ -1,4 +1,3 @@
-/* global console, fetch, performance, process, setTimeout, URL */
 // Local figures for guest-server (not a test): N simulated guests in this process, guest-server as a child
 // process (dist/bin.js), a fake agent here. Prints challenge jitter (interval error seen by the guests),
 // loss detection latency and the server's CPU and RSS.
