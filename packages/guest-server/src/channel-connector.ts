@@ -20,6 +20,17 @@ export interface ChannelHandlers {
 
 export type ChannelConnector = (path: string, handlers: ChannelHandlers) => ChannelSocket;
 
+/**
+ * Bytes a guest may leave unread before further writes to it are dropped. A guest that never reads (a
+ * paused VM, or one flooding garbage to draw a nack per line) must not grow our memory: without this bound
+ * a 5 s garbage flood queued ~120 MB of nacks (test/faults). 64 kB is ~600 messages; the heartbeat of such
+ * a guest is lost anyway.
+ */
+export const MAX_UNREAD_BYTES = 64 * 1024;
+
+/** A read this large (a heartbeat message is ≤ 1056 bytes) makes the connection yield before the next. */
+const YIELD_AFTER_BYTES = 16 * 1024;
+
 /** The real connector: node:net over a UNIX socket path. */
 export const connectUnixChannel: ChannelConnector = (path, handlers) => {
   const socket = createConnection({ path });
@@ -27,7 +38,17 @@ export const connectUnixChannel: ChannelConnector = (path, handlers) => {
   let closed = false;
   socket.setNoDelay?.(true);
   socket.on('connect', () => handlers.onConnect());
-  socket.on('data', (chunk: Buffer) => handlers.onData(chunk));
+  socket.on('data', (chunk: Buffer) => {
+    handlers.onData(chunk);
+    // A full read means the guest writes faster than one read per turn (a flood): yield to the timers and
+    // the other guests before reading more, or libuv reads up to 32 chunks in a row and late challenges follow.
+    if (chunk.length >= YIELD_AFTER_BYTES && !socket.destroyed) {
+      socket.pause();
+      setImmediate(() => {
+        if (!socket.destroyed) socket.resume();
+      });
+    }
+  });
   socket.on('error', (err: NodeJS.ErrnoException) => {
     errorCode ??= err.code ?? 'EIO';
   });
@@ -40,7 +61,7 @@ export const connectUnixChannel: ChannelConnector = (path, handlers) => {
   });
   return {
     write: (data) => {
-      if (!socket.destroyed && socket.writable) socket.write(data);
+      if (!socket.destroyed && socket.writable && socket.writableLength <= MAX_UNREAD_BYTES) socket.write(data);
     },
     destroy: () => {
       closed = true;

@@ -45,6 +45,7 @@ export const VOTE_GRACE_MS = 1_000;
 export const ILL_HEALTH_REPEAT_MS = 60_000;
 export const MAX_INTERVAL_MS = 3_600_000;
 export const AGENT_TIMEOUT_MS = 5_000;
+export const SHUTDOWN_DRAIN_MS = 2_000;
 
 export class GuestServer implements CommandPort {
   readonly metrics: ServerMetrics;
@@ -372,6 +373,8 @@ export class GuestServer implements CommandPort {
     await this.#watcher?.close().catch((err: unknown) => this.#log.warn({ err }, 'watcher close failed'));
     await this.#app?.close();
     for (const session of this.#sessions.values()) session.close();
+    // Events already queued (a loss just detected) get a short chance to reach a reachable agent.
+    await this.#outbox.drain(SHUTDOWN_DRAIN_MS);
     await this.#outbox.close();
     if (this.#ownsDispatcher) await this.#dispatcher.close().catch(() => undefined);
     this.#log.info('guest-server closed');

@@ -46,6 +46,8 @@ export class Outbox {
   #inFlight: Promise<void> | undefined;
   #timer: TimerHandle | undefined;
   #attempt = 0;
+  /** Failed sends since start (drain stops at the first new one). */
+  #failures = 0;
   #closed = false;
   #started = false;
 
@@ -74,6 +76,23 @@ export class Outbox {
     this.#queue.push(event);
     this.#deps.metrics.setDepth(this.#queue.length);
     this.#pump();
+  }
+
+  /**
+   * Gives queued events up to `timeoutMs` to reach the agent (at shutdown, so a loss detected just
+   * before SIGTERM is not lost when the agent is up). Resolves early when the queue is empty.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    if (this.#closed || this.#queue.length === 0) return;
+    this.retryNow();
+    const deadline = this.#deps.clock.now() + timeoutMs;
+    while (this.#queue.length > 0 && this.#deps.clock.now() < deadline) {
+      const inFlight = this.#inFlight;
+      if (inFlight === undefined) break;   // waiting out a backoff: the agent is failing
+      const failuresBefore = this.#failures;
+      await inFlight;
+      if (this.#failures > failuresBefore) break;
+    }
   }
 
   /** Stops retrying; waits for a batch in flight (the caller bounds this with its deadline). */
@@ -139,6 +158,7 @@ export class Outbox {
 
   #onFailed(err: unknown): void {
     if (this.#closed) return;
+    this.#failures++;
     this.#attempt++;
     const delayMs = backoffDelayMs(this.#deps.retry ?? DEFAULT_RETRY, this.#attempt, this.#deps.random);
     this.#deps.metrics.sendFailed();

@@ -134,6 +134,24 @@ describe('Outbox', () => {
     expect(outbox.depth).toBe(4);
   });
 
+  it('drain waits for the queue to reach a reachable agent, and gives up at once when it is failing', async () => {
+    const { send, calls } = controlledSend();
+    const { outbox } = makeOutbox(send);
+    outbox.start();
+    outbox.push(event('loss', 'a'));
+    await flush();
+    const drained = outbox.drain(2000);
+    calls[0]?.ok();
+    await drained;
+    expect(outbox.depth).toBe(0);
+    outbox.push(event('loss', 'b'));
+    await flush();
+    calls[1]?.fail();
+    await flush();
+    await outbox.drain(2000);   // agent failing: returns without waiting out the backoff
+    expect(outbox.depth).toBe(1);
+  });
+
   it('close stops retrying and clears its timer', async () => {
     const { send, calls } = controlledSend();
     const { outbox, clock } = makeOutbox(send);
