@@ -148,7 +148,11 @@ describe('Outbox', () => {
     await flush();
     calls[1]?.fail();
     await flush();
-    await outbox.drain(2000);   // agent failing: returns without waiting out the backoff
+    const failing = outbox.drain(2000);   // retries at once, then stops at the first new failure
+    await flush();
+    expect(calls).toHaveLength(3);
+    calls[2]?.fail();
+    await failing;
     expect(outbox.depth).toBe(1);
   });
 
