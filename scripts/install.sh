@@ -1,5 +1,5 @@
 #!/bin/sh
-# install.sh: installs an unpacked guesthb tarball (docs/operations.md, "Install").
+# install.sh: installs an unpacked guesthb tarball (docs/operations.md §1, "Tarball and installed layout").
 #
 #   ./install.sh [--root DIR] [--node PATH] [--enable compute|controller|none]
 #
@@ -16,6 +16,7 @@
 #   /etc/init.d/guestServer                                 LSB script that pmond calls
 #   /etc/pmon.d/guestServer.conf                            pmond config (worker hosts)
 #   /usr/lib/ocf/resource.d/platform/guestAgent            OCF agent (SM: platform; Pacemaker: ocf:platform:guestAgent)
+#   /etc/logrotate.d/guesthb                                rotation of the OCF/LSB log files
 #   /usr/local/share/doc/guesthb/operations.md
 set -eu
 
@@ -28,7 +29,7 @@ while [ $# -gt 0 ]; do
         --root) root=$2; shift 2 ;;
         --node) node=$2; shift 2 ;;
         --enable) enable=$2; shift 2 ;;
-        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+        -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
         *) echo "install.sh: unknown argument $1 (see --help)" >&2; exit 64 ;;
     esac
 done
@@ -72,7 +73,7 @@ else
     install -m 0644 "$src/etc/mtc/guest.ini" "$r/etc/mtc/guest.ini"
 fi
 
-mkdir -p "$r/usr/local/lib/systemd/system" "$r/etc/init.d" "$r/etc/pmon.d" \
+mkdir -p "$r/usr/local/lib/systemd/system" "$r/etc/init.d" "$r/etc/pmon.d" "$r/etc/logrotate.d" \
     "$r/usr/lib/ocf/resource.d/platform" "$r/usr/local/share/doc/guesthb"
 for f in "$src"/systemd/*.service; do
     install -m 0644 "$f" "$r/usr/local/lib/systemd/system/$(basename "$f")"
@@ -80,6 +81,7 @@ done
 install -m 0755 "$src/init.d/guestServer" "$r/etc/init.d/guestServer"
 install -m 0644 "$src/pmon.d/guestServer.pmon" "$r/etc/pmon.d/guestServer.conf"
 install -m 0755 "$src/ocf/guestAgent" "$r/usr/lib/ocf/resource.d/platform/guestAgent"
+install -m 0644 "$src/logrotate/guesthb" "$r/etc/logrotate.d/guesthb"
 install -m 0644 "$src/doc/operations.md" "$r/usr/local/share/doc/guesthb/operations.md"
 
 echo "install.sh: installed guesthb $(cat "$src/VERSION") under ${root}"

@@ -30,6 +30,7 @@ const LAYOUT: ReadonlyArray<readonly [string, number]> = [
   ['etc/init.d/guestServer', 0o755],
   ['etc/pmon.d/guestServer.conf', 0o644],
   ['usr/lib/ocf/resource.d/platform/guestAgent', 0o755],
+  ['etc/logrotate.d/guesthb', 0o644],
   ['usr/local/share/doc/guesthb/operations.md', 0o644],
 ];
 
