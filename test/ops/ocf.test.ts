@@ -3,7 +3,8 @@
  * does not reach: /healthz-based monitor, configuration errors, probes without an installation, reload.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, copyFile, readFile, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { chmod, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -137,5 +138,20 @@ describe('OCF resource agent ocf/guestAgent with the real guest-agent', () => {
     expect(await ra(s, 'monitor', probe)).toBe(7);
     expect(await ra(s, 'stop', { OCF_RESKEY_config: join(s.dir, 'missing.ini') })).toBe(0);
     expect(await ra(s, 'bogus')).toBe(3);
+  });
+
+  it('a stale pidfile naming an unrelated live process reads as stopped, and stop leaves that process alone', async () => {
+    const s = await setup();
+    const bystander = spawn('sleep', ['30'], { stdio: 'ignore' });
+    onTestFinished(() => {
+      bystander.kill('SIGKILL');
+    });
+    await mkdir(join(s.dir, 'run'), { recursive: true });
+    await writeFile(s.params['pid'] ?? '', `${bystander.pid}\n`);
+    expect(await ra(s, 'monitor')).toBe(7);
+    expect(await ra(s, 'stop')).toBe(0);
+    expect(bystander.exitCode).toBeNull();
+    expect(() => process.kill(bystander.pid ?? 0, 0)).not.toThrow();
+    expect(existsSync(s.params['pid'] ?? '')).toBe(false);
   });
 });

@@ -2,9 +2,10 @@
  * The operations files on their own (issue 7): systemd units checked by `systemd-analyze verify` and
  * `systemd-analyze security`, and the pmon config, the LSB script and the units agreeing on paths.
  */
+import { spawn } from 'node:child_process';
 import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { iniSection, readRepoFile, REPO, run, tempDir, valueOf } from './helpers/ops.js';
 import { prepareSystemdRoot } from './helpers/systemd-root.js';
 
@@ -98,6 +99,16 @@ describe('pmon config and LSB script', () => {
     expect((await run(script, ['stop'], { env })).code).toBe(0);
     const missing = await run(script, ['start'], { env: { ...env, GUEST_SERVER_BIN: join(dir, 'nope') } });
     expect(missing.code).toBe(5);
+    // A stale pidfile whose pid now belongs to an unrelated process: "dead", and stop leaves it alone.
+    const bystander = spawn('sleep', ['30'], { stdio: 'ignore' });
+    onTestFinished(() => {
+      bystander.kill('SIGKILL');
+    });
+    await writeFile(join(dir, 'gs.pid'), `${bystander.pid}\n`);
+    expect((await run(script, ['status'], { env })).code).toBe(1);
+    expect((await run(script, ['stop'], { env })).code).toBe(0);
+    expect(bystander.exitCode).toBeNull();
+    expect(() => process.kill(bystander.pid ?? 0, 0)).not.toThrow();
   });
 });
 
