@@ -2,7 +2,7 @@
 import { request, type Dispatcher } from 'undici';
 import { EventAckSchema, PeerPath, type PeerEvent } from '@guesthb/protocol';
 import { GuestServerError } from './errors.js';
-import type { SendBatch } from './outbox.js';
+import type { BatchAck, SendBatch } from './outbox.js';
 
 export interface AgentClientDeps {
   readonly agentUrl: string;
@@ -12,10 +12,10 @@ export interface AgentClientDeps {
   readonly timeoutMs: number;
 }
 
-/** A SendBatch that posts to the agent and returns the acknowledged ids. */
+/** A SendBatch that posts to the agent and returns its acknowledgement. */
 export function createAgentClient(deps: AgentClientDeps): SendBatch {
   const url = new URL(PeerPath.EVENTS, `${deps.agentUrl}/`);
-  return async (events: readonly PeerEvent[]): Promise<readonly string[]> => {
+  return async (events: readonly PeerEvent[]): Promise<BatchAck> => {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     const token = deps.token();
     if (token !== undefined) headers['authorization'] = `Bearer ${token}`;
@@ -33,6 +33,6 @@ export function createAgentClient(deps: AgentClientDeps): SendBatch {
     }
     const parsed = EventAckSchema.safeParse(await res.body.json().catch(() => undefined));
     if (!parsed.success) throw new GuestServerError('GS_ERR_AGENT_REJECTED', 'agent acknowledgement is not an EventAck');
-    return parsed.data.acked;
+    return { acked: parsed.data.acked, reannounce: parsed.data.reannounce === true };
   };
 }

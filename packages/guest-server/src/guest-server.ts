@@ -84,6 +84,7 @@ export class GuestServer implements CommandPort {
       random: deps.random,
       log: deps.log.child({ component: 'outbox' }),
       metrics: this.metrics,
+      onReannounce: () => this.#reannounce(),
       send: createAgentClient({ agentUrl: deps.config.agentUrl, dispatcher: this.#dispatcher, token: () => this.#token, timeoutMs: AGENT_TIMEOUT_MS }),
     });
     this.#policy = this.#buildPolicy();
@@ -201,6 +202,13 @@ export class GuestServer implements CommandPort {
     this.#outbox.retryNow();
   }
 
+  /** The agent lost our registration (restart, swact): register again, once per request burst. */
+  #reannounce(): void {
+    if (this.#closing !== undefined || this.#outbox.has('server-ready')) return;
+    this.#log.info('agent asked for a new registration');
+    this.#pushEvent({ kind: 'server-ready', url: this.#url, bootId: this.bootId });
+  }
+
   health(): { readonly ok: boolean; readonly detail: Record<string, unknown> } {
     return {
       ok: this.#started && this.#closing === undefined,
@@ -247,10 +255,10 @@ export class GuestServer implements CommandPort {
 
   async #findChannel(uuid: string): Promise<void> {
     const dir = this.#config.channelDir;
+    const paths = await listChannelDir(dir).catch(() => [] as string[]);
     for (const name of [channelFileName(uuid), `${CHANNEL_ALT_PREFIX}${uuid}${CHANNEL_SUFFIX}`]) {
       const path = join(dir, name);
-      const exists = await listChannelDir(dir).then((paths) => paths.includes(path), () => false);
-      if (exists) {
+      if (paths.includes(path)) {
         this.#onChannelAdded(path);
         return;
       }

@@ -8,8 +8,14 @@
 import type { Logger } from 'pino';
 import { MAX_EVENTS_PER_BATCH, backoffDelayMs, type BackoffPolicy, type Clock, type PeerEvent, type PeerEventKind, type TimerHandle } from '@guesthb/protocol';
 
-/** Sends one batch; resolves with the acknowledged ids, rejects on any failure. */
-export type SendBatch = (events: readonly PeerEvent[]) => Promise<readonly string[]>;
+/** What the agent answered: the acknowledged ids, and whether it asks for a new server-ready. */
+export interface BatchAck {
+  readonly acked: readonly string[];
+  readonly reannounce: boolean;
+}
+
+/** Sends one batch; resolves with the acknowledgement, rejects on any failure. */
+export type SendBatch = (events: readonly PeerEvent[]) => Promise<BatchAck>;
 
 export interface OutboxMetrics {
   setDepth(depth: number): void;
@@ -26,6 +32,8 @@ export interface OutboxDeps {
   readonly send: SendBatch;
   readonly metrics: OutboxMetrics;
   readonly retry?: BackoffPolicy;
+  /** The agent has no server-ready on record for us (EventAck.reannounce). */
+  readonly onReannounce?: () => void;
 }
 
 /** Lower drops first. */
@@ -57,6 +65,11 @@ export class Outbox {
 
   get depth(): number {
     return this.#queue.length;
+  }
+
+  /** Whether an event of this kind is waiting. */
+  has(kind: PeerEventKind): boolean {
+    return this.#queue.some((e) => e.kind === kind);
   }
 
   /** Consecutive failed sends (0 when the agent is reachable). */
@@ -133,7 +146,10 @@ export class Outbox {
     if (this.#queue.length === 0) return;
     const batch = this.#queue.slice(0, MAX_EVENTS_PER_BATCH);
     this.#inFlight = this.#deps.send(batch).then(
-      (acked) => this.#onAcked(batch, acked),
+      (ack) => {
+        this.#onAcked(batch, ack.acked);
+        if (ack.reannounce) this.#deps.onReannounce?.();
+      },
       (err: unknown) => this.#onFailed(err),
     ).finally(() => {
       this.#inFlight = undefined;

@@ -101,6 +101,19 @@ describe('command API', () => {
     ]) expect(text).toContain(name);
   });
 
+  it('re-registers when the agent acks with reannounce (agent restarted)', async () => {
+    const dir = await tempDir();
+    const agent = await startAgent();
+    const guest = await startGuest(dir, UUID_A);
+    const server = await startServer({ dir, agentUrl: agent.url });
+    await agent.waitFor((ev) => ev.some((e) => e.kind === 'running'), 5000, 'running');
+    agent.forgetful = true;
+    guest.sendRaw('\n{"version":3,"revision":1,"msg_type":"exit","sequence":9,"log_msg":"bye"}\n');
+    await agent.waitFor((ev) => ev.filter((e) => e.kind === 'server-ready').length === 2, 5000, 'second server-ready');
+    expect(agent.events.map((e) => e.kind)).toEqual(['server-ready', 'running', 'stopped', 'server-ready']);
+    expect(agent.of('server-ready')[1]).toMatchObject({ url: server.url, bootId: server.bootId });
+  });
+
   it('with token_file, both directions carry the bearer token; requests without it get 401', async () => {
     const dir = await tempDir();
     const agent = await startAgent();

@@ -34,7 +34,7 @@ class Metrics implements OutboxMetrics {
 function controlledSend(): { send: SendBatch; calls: { events: readonly PeerEvent[]; ok: (ids?: string[]) => void; fail: () => void }[] } {
   const calls: { events: readonly PeerEvent[]; ok: (ids?: string[]) => void; fail: () => void }[] = [];
   const send: SendBatch = (events) => new Promise((resolve, reject) => {
-    calls.push({ events, ok: (ids) => resolve(ids ?? events.map((e) => e.id)), fail: () => reject(new Error('down')) });
+    calls.push({ events, ok: (ids) => resolve({ acked: ids ?? events.map((e) => e.id), reannounce: false }), fail: () => reject(new Error('down')) });
   });
   return { send, calls };
 }

@@ -10,6 +10,8 @@ export class FakeAgent {
   /** Required bearer token, if any. */
   token: string | undefined;
   requests = 0;
+  /** Answer `reannounce: true` to batches without a server-ready while true (a restarted agent). */
+  forgetful = false;
   unauthorized = 0;
   #server: Server | undefined;
   #waiters: (() => void)[] = [];
@@ -69,7 +71,9 @@ export class FakeAgent {
         }
         acked.push(event.id);
       }
-      reply(res, 200, { acked });
+      const reannounce = this.forgetful && !parsed.data.events.some((e) => e.kind === 'server-ready');
+      if (reannounce) this.forgetful = false;
+      reply(res, 200, reannounce ? { acked, reannounce: true } : { acked });
       for (const w of this.#waiters.splice(0)) w();
     });
   }
