@@ -1,9 +1,12 @@
 /** The real clock (monotonic), kept here so awd does not depend on daemon-kit (issue 6 notes). */
 import type { Clock } from '@guesthb/protocol';
 
-/** Monotonic milliseconds from performance.now(); timers are Node's, unref'd so they never hold the process. */
+/**
+ * Monotonic milliseconds from performance.now(), Node's timers. Timers stay ref'd: a connecting node
+ * waiting to redial is all that keeps a secondary awd alive, and close() clears every timer.
+ */
 export const systemClock: Clock = {
   now: () => performance.now(),
-  setTimeout: (fn, delayMs) => setTimeout(fn, delayMs).unref(),
+  setTimeout: (fn, delayMs) => setTimeout(fn, delayMs),
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
