@@ -109,7 +109,7 @@ describe('SocketNode: connecting (server=off)', () => {
   it.each(['tcp', 'unix'] as const)('%s: connects, and reconnects after reconnect=1 s when the peer drops it', async (kind) => {
     const address: NodeAddress = kind === 'tcp' ? { kind, host: '127.0.0.1', port: 0 } : { kind, path: join(await tempDir(), 'p.sock') };
     const peer = await peerServer(address);
-    const real: NodeAddress = kind === 'tcp' ? { ...address, port: (peer.server.address() as net.AddressInfo).port } : address;
+    const real: NodeAddress = address.kind === 'tcp' ? { ...address, port: (peer.server.address() as net.AddressInfo).port } : address;
     const { node, received, ups } = makeNode({ address: real, server: false, reconnectS: 1 });
     await node.start();
     await waitFor(() => peer.sockets.length === 1 && node.connected, 3000, 'first connection');
