@@ -226,9 +226,11 @@ export class GuestServer implements CommandPort {
     const parsed = parseChannelName(basename(path));
     if (parsed === undefined || this.#closing !== undefined) return;   // other names are ignored (daemons §1.1)
     const existing = this.#sessions.get(parsed.uuid);
-    if (existing !== undefined && existing.channelPath === path) {
-      const link = existing.state.link.kind;
-      if (link === 'connected' || link === 'connecting') return;   // already on it (start-up scan + watcher overlap)
+    const link = existing?.state.link.kind;
+    if (existing !== undefined && (link === 'connected' || link === 'connecting')) {
+      // Already on it (start-up scan and watcher overlap). A second file for the same uuid (the other name
+      // pattern) does not take over a live channel; it is used if the current one goes away.
+      if (existing.channelPath === path || existing.channelPath !== undefined) return;
     }
     const session = existing ?? this.#createSession(parsed.uuid);
     if (session === undefined) return;

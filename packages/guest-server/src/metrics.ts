@@ -1,5 +1,5 @@
 /** Prometheus metrics of guest-server (prom-client, own registry). Names are documented in README.md. */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { PeerEventKind } from '@guesthb/protocol';
 import type { CountName } from './instance-state.js';
 import type { OutboxMetrics } from './outbox.js';
@@ -17,6 +17,8 @@ export class ServerMetrics implements SessionMetrics, OutboxMetrics {
   /** `instancesByState` is called at scrape time, so no gauge is updated per heartbeat. */
   constructor(instancesByState: () => ReadonlyMap<string, number>) {
     const r = [this.registry];
+    // Process metrics (CPU, RSS, heap, event-loop lag) under the usual names, in our own registry.
+    collectDefaultMetrics({ register: this.registry });
     const counter = (name: string, help: string): Counter => new Counter({ name, help, registers: r });
     this.#counters = {
       challenge: counter('guest_server_challenges_total', 'Challenges sent to guests'),
