@@ -26,6 +26,7 @@ describe('real VM (QEMU TCG) heartbeat guest', () => {
     const image = await buildGuestImage(dir);
     expect(image.modules).toContain('virtio_console');
 
+    const startedAt = performance.now();
     const vm = await QemuVm.start({ dir, uuid: randomUUID(), image, heartbeatIntervalMs: 1000 });
     onTestFinished(() => vm.close());
     // QEMU creates the channel before the guest runs; a client may connect at once (qemu-e2e.md §3).
@@ -50,6 +51,7 @@ describe('real VM (QEMU TCG) heartbeat guest', () => {
       rtts.push(reply.atMs - sentAt);
     }
     expect(Math.max(...rtts)).toBeLessThan(1_000);
+    console.log(`e2e guest: first init ${Math.round(init.atMs - startedAt)} ms after QEMU start; challenge RTT ${rtts.map((r) => r.toFixed(1)).join(', ')} ms`);
 
     // A vote while enabled: the guest accepts and echoes the invocation id.
     let from = peer.received.length;
