@@ -92,6 +92,9 @@ async function lateness() {
   const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   return Object.fromEntries([...metrics.matchAll(/guest_server_challenge_lateness_seconds_bucket\{le="([^"]+)"\} (\d+)/g)].map((m) => [m[1], Number(m[2])]));
 }
+const procText = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+const metric = (name) => Number(new RegExp(`^${name} ([0-9.e+-]+)`, 'm').exec(procText)?.[1]);
+console.log(`heap used ${(metric('nodejs_heap_size_used_bytes') / 2 ** 20).toFixed(0)} MB`);
 function pct(n) { return `${((100 * n) / total).toFixed(2)}%`; }
 // Loss: 20 guests go silent (they stop answering); reported loss needs reporting enabled.
 await Promise.all(guests.slice(0, 20).map(async (g) => {
