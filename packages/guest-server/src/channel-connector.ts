@@ -3,7 +3,8 @@ import { createConnection } from 'node:net';
 
 /** What a session needs from a connected channel, and nothing more. */
 export interface ChannelSocket {
-  write(data: Uint8Array): void;
+  /** Queues bytes; false when they were dropped because the guest is not reading (bounded buffer). */
+  write(data: Uint8Array): boolean;
   /** Closes at once (SO_LINGER 0 in the original); no further callbacks. */
   destroy(): void;
 }
@@ -19,6 +20,9 @@ export interface ChannelHandlers {
 }
 
 export type ChannelConnector = (path: string, handlers: ChannelHandlers) => ChannelSocket;
+
+/** Most bytes queued toward a guest that does not read; beyond it, writes are dropped (bounded memory). */
+export const MAX_PENDING_WRITE_BYTES = 64 * 1024;
 
 /**
  * Bytes a guest may leave unread before further writes to it are dropped. A guest that never reads (a

@@ -313,7 +313,7 @@ export class GuestServer implements CommandPort {
     const session = new InstanceSession({
       uuid,
       clock: this.#deps.clock,
-      log: this.#log.child({ component: 'instance', uuid: uuid.slice(-12) }),
+      log: this.#log.child({ component: 'instance', uuid }),
       policy: () => this.#policy,
       connect: this.#deps.connect ?? connectUnixChannel,
       metrics: this.metrics,

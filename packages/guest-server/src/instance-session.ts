@@ -167,7 +167,8 @@ export class InstanceSession {
   #send(body: Parameters<typeof encodeMessage>[0]): void {
     if (this.#socket === undefined) return;
     try {
-      this.#socket.write(body.msg_type === 'challenge' ? encodeChallenge(body.sequence, body.heartbeat_challenge) : encodeMessage(body));
+      const written = this.#socket.write(body.msg_type === 'challenge' ? encodeChallenge(body.sequence, body.heartbeat_challenge) : encodeMessage(body));
+      if (!written) this.#deps.log.debug({ msgType: body.msg_type }, 'guest not reading: message dropped');
     } catch (err) {
       this.#deps.log.warn({ err, msgType: body.msg_type }, 'message not sent');
     }

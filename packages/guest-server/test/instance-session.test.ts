@@ -19,7 +19,7 @@ function setup(): { session: InstanceSession; clock: ManualClock; sent: WireMess
     connects.push(path);
     current = h;
     return {
-      write: (data) => { for (const r of decoder.push(data)) if (r.ok) sent.push(r.message); },
+      write: (data) => { for (const r of decoder.push(data)) if (r.ok) sent.push(r.message); return true; },
       destroy: () => undefined,
     };
   };
