@@ -10,3 +10,6 @@ export { removePidfile, writePidfile } from './pidfile.js';
 export { installCrashHandlers, installReload, installShutdown, type ShutdownOptions } from './shutdown.js';
 export { runMain } from './run-main.js';
 export { createRootLogger } from './logger.js';
+export {
+  GuestIniDebugSection, GuestIniTimeoutsSection, iniSchemaError, logLevelFromDebug, type GuestIniDebug,
+} from './guest-ini.js';

@@ -6,18 +6,21 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { ConfigError, configErrorFromZod, iniInt, iniKeyName, iniString, iniUrl, LOG_LEVELS, parseIni, type LogLevel } from '@guesthb/daemon-kit';
+import {
+  ConfigError, GuestIniDebugSection, GuestIniTimeoutsSection, iniInt, iniSchemaError, iniString, iniUrl, LOG_LEVELS,
+  logLevelFromDebug, parseIni, type LogLevel,
+} from '@guesthb/daemon-kit';
 import { AGENT_RX_PORT, AGENT_VIM_CMD_PORT, AUDIT_PERIOD_SECS, VIM_EVENT_PORT } from '@guesthb/protocol';
 
 const Port = iniInt(0, 65535);
-const Flag = iniInt(0, 1_000_000);
+const Threshold = iniInt(0, 1_000_000);
 
 /** [agent]: the original keys plus the new ones of issue 4. */
 const AgentSection = z.strictObject({
   rx_port: Port.optional(),
   vim_cmd_port: Port.optional(),
   /** Dead in the original (daemons §9 item 29): accepted and ignored. */
-  hbs_failure_threshold: Flag.optional(),
+  hbs_failure_threshold: Threshold.optional(),
   vim_cmd_host: iniString().optional(),
   rx_host: iniString().optional(),
   vim_event_url: iniUrl().optional(),
@@ -25,22 +28,12 @@ const AgentSection = z.strictObject({
   token_file: iniString().optional(),
 });
 
-/** [timeouts]: start_delay is dead in the original (daemons §9 item 29): accepted and ignored. */
-const TimeoutsSection = z.strictObject({ start_delay: Flag.optional() });
-
-/** [debug]: the original's verbosity keys; accepted and ignored (use --log-level). */
-const DebugSection = z.strictObject({
-  debug_timer: Flag.optional(), debug_json: Flag.optional(), debug_fsm: Flag.optional(), debug_http: Flag.optional(),
-  debug_alive: Flag.optional(), debug_msg: Flag.optional(), debug_state: Flag.optional(), debug_work: Flag.optional(),
-  debug_level: Flag.optional(), debug_all: Flag.optional(), flush: Flag.optional(), flush_thld: Flag.optional(),
-});
-
 /** guest.ini is shared with guest-server: [client] belongs to it and is not read here. */
 const IniSchema = z.strictObject({
   agent: AgentSection.optional(),
   client: z.record(z.string(), z.string()).optional(),
-  timeouts: TimeoutsSection.optional(),
-  debug: DebugSection.optional(),
+  timeouts: GuestIniTimeoutsSection.optional(),
+  debug: GuestIniDebugSection.optional(),
 });
 
 export interface AgentConfig {
@@ -66,7 +59,7 @@ export const DEFAULT_VIM_EVENT_URL = `http://127.0.0.1:${VIM_EVENT_PORT}`;
 /** Parses INI text and overrides into the frozen config. Throws ConfigError naming the key. */
 export function parseAgentConfig(iniText: string, configPath: string, overrides: CliOverrides = {}): AgentConfig {
   const result = IniSchema.safeParse(parseIni(iniText, configPath));
-  if (!result.success) throw iniConfigError(result.error);
+  if (!result.success) throw iniSchemaError(result.error);
   const agent = result.data.agent ?? {};
   return Object.freeze({
     configPath,
@@ -78,19 +71,8 @@ export function parseAgentConfig(iniText: string, configPath: string, overrides:
     auditPeriodMs: (agent.audit_period_secs ?? AUDIT_PERIOD_SECS) * 1000,
     tokenFile: agent.token_file,
     pidfile: overrides.pidfile,
-    logLevel: overrides.logLevel ?? 'info',
+    logLevel: overrides.logLevel ?? logLevelFromDebug(result.data.debug) ?? 'info',
   });
-}
-
-/** Names the key of the first issue; an unknown key or section is named too (zod puts it in `keys`). */
-function iniConfigError(error: z.ZodError): ConfigError {
-  const issue = error.issues[0];
-  if (issue?.code === 'unrecognized_keys') {
-    const path = [...issue.path, issue.keys[0] ?? '?'];
-    const what = path.length === 1 ? 'unknown section' : 'unknown key';
-    return new ConfigError(iniKeyName(path), what, { cause: error });
-  }
-  return configErrorFromZod(error, iniKeyName);
 }
 
 export interface CliOverrides {

@@ -50,8 +50,15 @@ describe('parseAgentConfig', () => {
     expect(parseAgentConfig(ini, 'x.ini').vimEventUrl).toBe('http://127.0.0.1:4000');
   });
 
+  it('takes the log level from [debug] (log_level over debug_* flags), and --log-level over both', () => {
+    expect(parseAgentConfig('[debug]\nlog_level = warn\ndebug_fsm = 1\n', 'x.ini').logLevel).toBe('warn');
+    expect(parseAgentConfig('[debug]\ndebug_fsm = 1\n', 'x.ini').logLevel).toBe('debug');
+    expect(parseAgentConfig('[debug]\nlog_level = warn\n', 'x.ini', { logLevel: 'error' }).logLevel).toBe('error');
+  });
+
   it.each([
     ['[agent]\nrx_port = 99999\n', '[agent] rx_port'],
+    ['[debug]\nlog_level = loud\n', '[debug] log_level'],
     ['[agent]\nvim_cmd_port = abc\n', '[agent] vim_cmd_port'],
     ['[agent]\nvim_event_url = ftp://x\n', '[agent] vim_event_url'],
     ['[agent]\naudit_period_secs = 0\n', '[agent] audit_period_secs'],
