@@ -21,9 +21,6 @@ export interface ChannelHandlers {
 
 export type ChannelConnector = (path: string, handlers: ChannelHandlers) => ChannelSocket;
 
-/** Most bytes queued toward a guest that does not read; beyond it, writes are dropped (bounded memory). */
-export const MAX_PENDING_WRITE_BYTES = 64 * 1024;
-
 /**
  * Bytes a guest may leave unread before further writes to it are dropped. A guest that never reads (a
  * paused VM, or one flooding garbage to draw a nack per line) must not grow our memory: without this bound
@@ -65,7 +62,9 @@ export const connectUnixChannel: ChannelConnector = (path, handlers) => {
   });
   return {
     write: (data) => {
-      if (!socket.destroyed && socket.writable && socket.writableLength <= MAX_UNREAD_BYTES) socket.write(data);
+      if (socket.destroyed || !socket.writable || socket.writableLength > MAX_UNREAD_BYTES) return false;
+      socket.write(data);
+      return true;
     },
     destroy: () => {
       closed = true;
