@@ -39,6 +39,21 @@ describe('command API', () => {
     expect(vote.status).toBe(404);
   });
 
+  it('max_instances bounds the table: PUT answers 503, discovery ignores the extra channel', async () => {
+    const dir = await tempDir();
+    const agent = await startAgent();
+    const server = await startServer({ dir, agentUrl: agent.url, ini: 'max_instances = 1\n' });
+    expect((await api(server, 'PUT', `/v1/instances/${UUID_A}`, { reporting: 'enabled' })).status).toBe(200);
+    const full = await api(server, 'PUT', `/v1/instances/${UUID_B}`, { reporting: 'enabled' });
+    expect(full.status).toBe(503);
+    expect(PeerErrorBodySchema.parse(full.body).code).toBe('GS_ERR_TOO_MANY_INSTANCES');
+    const extra = await startGuest(dir, UUID_B);
+    const guest = await startGuest(dir, UUID_A);
+    await until(() => guest.messages('init_ack').length === 1, 5000, 'A initialised');
+    expect(extra.connections).toBe(0);
+    expect(server.queryInstances().instances).toHaveLength(1);
+  });
+
   it('a provisioned instance finds its channel; a vote reaches the guest and its reject comes back with the reason', async () => {
     const dir = await tempDir();
     const agent = await startAgent();
