@@ -285,6 +285,15 @@ describe('exit, reporting, link loss (daemons §1.3, §2.4)', () => {
     expect(s.reporting).toBe(false);
   });
 
+  it('a channel found again while connecting changes nothing; host-only message types are ignored', () => {
+    const p = policy();
+    const connecting = stepInstance(p, initialInstanceState(0), { type: 'channel-found', at: 0 })[0];
+    expect(stepInstance(p, connecting, { type: 'channel-found', at: 1 })).toEqual([connecting, []]);
+    const s0 = initialised(p);
+    const challenge = { version: 3, revision: 1, msg_type: 'challenge', sequence: 1, heartbeat_challenge: 5 } as const;
+    expect(stepInstance(p, s0, { type: 'message', at: 2, message: challenge })).toEqual([s0, []]);
+  });
+
   it('a bad message is nacked with the last init invocation id; garbage without a nack text is dropped', () => {
     const p = policy();
     const [, fx] = stepInstance(p, initialised(p), { type: 'bad-message', at: 5, reason: 'version 2 < 3', nack: 'Bad version: 2, expect version: 3' });
