@@ -245,6 +245,8 @@ export class GuestServer implements CommandPort {
     if (session === undefined) return;
     session.channelRemoved(path);
     this.#forgetIfOrphan(session);
+    // A file of the other name pattern may still be there for this uuid: use it at once.
+    void this.#findChannel(parsed.uuid);
   }
 
   /** A record the agent never provisioned goes with its channel; a provisioned one waits for it to return. */

@@ -63,6 +63,20 @@ describe('channel discovery', () => {
     await until(() => server.session(UUID_A) === undefined, 5000, 'A forgotten');
   });
 
+  it('a second file for a live uuid does not take over; it is used when the first goes away', async () => {
+    const dir = await tempDir();
+    const agent = await startAgent();
+    const server = await startServer({ dir, agentUrl: agent.url });
+    const first = await startGuest(dir, UUID_A);
+    await agent.waitFor(running(UUID_A), 5000, 'running');
+    const second = await startGuest(dir, UUID_A, {}, `${CHANNEL_ALT_PREFIX}${UUID_A}${CHANNEL_SUFFIX}`);
+    await until(() => server.session(UUID_A)?.channelPath === first.path && first.messages('challenge').length >= 3, 5000, 'still on the first');
+    expect(second.connections).toBe(0);
+    await first.close();
+    await until(() => second.messages('init_ack').length === 1, 5000, 'moved to the second file');
+    expect(server.session(UUID_A)?.channelPath).toBe(second.path);
+  });
+
   it('handles 200 sockets appearing and vanishing at once', async () => {
     const dir = await tempDir();
     const agent = await startAgent();
