@@ -5,7 +5,10 @@
  */
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { ConfigError, LOG_LEVELS, configErrorFromZod, iniInt, iniKeyName, iniString, iniUrl, parseIni, type IniDocument, type LogLevel } from '@guesthb/daemon-kit';
+import {
+  ConfigError, GuestIniDebugSection, GuestIniTimeoutsSection, LOG_LEVELS, configErrorFromZod, iniInt,
+  iniSchemaError, iniString, iniUrl, logLevelFromDebug, parseIni, type IniDocument, type LogLevel,
+} from '@guesthb/daemon-kit';
 import { DEFAULT_CHANNEL_DIR, HBS_FAILURE_THRESHOLD, HBS_PULSE_PERIOD_MS, SEARCH_AUDIT_SECS, SERVER_RX_PORT } from '@guesthb/protocol';
 
 /** The agent's URL when none is configured: the floating controller name on [agent] rx_port. */
@@ -16,8 +19,6 @@ export const DEFAULT_MAX_INSTANCES = 10_000;
 export const DEFAULT_OUTBOX_MAX_EVENTS = 10_000;
 /** Deadline of a graceful stop (systemd TimeoutStopSec is 10 s: daemons §7.9). */
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 8_000;
-
-const Debug0to9 = iniInt(0, 1_000_000);
 
 /** [client] keys: the original three, then ours. */
 const ClientSection = z.strictObject({
@@ -34,21 +35,10 @@ const ClientSection = z.strictObject({
   max_instances: iniInt(1, 1_000_000).optional(),
   outbox_max_events: iniInt(100, 10_000_000).optional(),
 });
-/** [timeouts]: start_delay is dead in the original too (daemons §9 item 29); accepted, ignored. */
-const TimeoutsSection = z.strictObject({ start_delay: iniInt(0, 86_400).optional() });
-/** [debug]: the original verbosity flags; any debug_* above 0 means log level debug. flush* are ignored. */
-const DebugSection = z.strictObject({
-  debug_timer: Debug0to9.optional(), debug_json: Debug0to9.optional(), debug_fsm: Debug0to9.optional(),
-  debug_http: Debug0to9.optional(), debug_alive: Debug0to9.optional(), debug_msg: Debug0to9.optional(),
-  debug_state: Debug0to9.optional(), debug_work: Debug0to9.optional(), debug_level: Debug0to9.optional(),
-  debug_all: Debug0to9.optional(), flush: Debug0to9.optional(), flush_thld: Debug0to9.optional(),
-  log_level: z.enum(LOG_LEVELS).optional(),
-});
-
 const IniSchema = z.strictObject({
   client: ClientSection.optional(),
-  timeouts: TimeoutsSection.optional(),
-  debug: DebugSection.optional(),
+  timeouts: GuestIniTimeoutsSection.optional(),
+  debug: GuestIniDebugSection.optional(),
 });
 
 /** Sections that belong to the other daemon: not validated here (one shared guest.ini). */
@@ -151,9 +141,8 @@ export function buildConfig(input: ConfigInput): GuestServerConfig {
     own[section] = keys;
   }
   const result = IniSchema.safeParse(own);
-  if (!result.success) throw iniError(result.error);
+  if (!result.success) throw iniSchemaError(result.error);
   const client = result.data.client ?? {};
-  const debug = result.data.debug ?? {};
   const cli = input.cli;
   const hostname = cli.hostname ?? client.hostname ?? input.osHostname;
   const config: GuestServerConfig = {
@@ -171,26 +160,11 @@ export function buildConfig(input: ConfigInput): GuestServerConfig {
       failureThreshold: client.hbs_failure_threshold ?? HBS_FAILURE_THRESHOLD,
       pulsePeriodMs: client.hbs_pulse_period ?? HBS_PULSE_PERIOD_MS,
     }),
-    logLevel: cli.logLevel ?? debug.log_level ?? (anyDebug(debug) ? 'debug' : 'info'),
+    logLevel: cli.logLevel ?? logLevelFromDebug(result.data.debug) ?? 'info',
     pidfile: cli.pidfile,
     shutdownTimeoutMs: DEFAULT_SHUTDOWN_TIMEOUT_MS,
   };
   return Object.freeze(config);
-}
-
-/** Names the key of the first issue; an unknown key is reported by zod at its object, with the key in `keys`. */
-function iniError(error: z.ZodError): ConfigError {
-  const issue = error.issues[0];
-  if (issue?.code === 'unrecognized_keys') {
-    const key = iniKeyName([...issue.path, issue.keys[0] ?? '']);
-    const what = issue.path.length === 0 ? 'unknown section' : 'unknown key';
-    return new ConfigError(issue.path.length === 0 ? `[${issue.keys[0] ?? ''}]` : key, what, { cause: error });
-  }
-  return configErrorFromZod(error, iniKeyName);
-}
-
-function anyDebug(debug: Readonly<Record<string, unknown>>): boolean {
-  return Object.entries(debug).some(([key, value]) => key.startsWith('debug_') && typeof value === 'number' && value > 0);
 }
 
 function stripSlash(url: string): string {
