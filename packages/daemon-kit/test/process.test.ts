@@ -52,6 +52,11 @@ describe('runMain', () => {
     expect(outcome.stderr).toMatch(/^child: failed to start: Error: boom at start\n\s+at /);
   });
 
+  it('prints the usage and exits 0 on --help, without running main', async () => {
+    const outcome = await start('--help').done;
+    expect(outcome).toMatchObject({ code: 0, stdout: 'usage: child MODE\n', stderr: '' });
+  });
+
   it('exits 1 when main rejects with a non-Error', async () => {
     const outcome = await start('throw-string').done;
     expect(outcome.code).toBe(1);

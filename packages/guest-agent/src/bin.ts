@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { runMain } from '@guesthb/daemon-kit';
+import { USAGE } from './config.js';
 import { main } from './main.js';
 
-runMain('guest-agent', () => main());
+runMain('guest-agent', () => main(), USAGE);

@@ -88,6 +88,9 @@ export interface CliArgs {
   readonly overrides: CliOverrides;
 }
 
+/** The synopsis printed by --help. */
+export const USAGE = 'usage: guest-agent --config FILE [--port N] [--vim-cmd-port N] [--vim-event-url URL] [--pidfile FILE] [--log-level L]';
+
 /** `guest-agent --config FILE [--port N] [--vim-cmd-port N] [--vim-event-url URL] [--pidfile FILE] [--log-level L]`. */
 export function parseAgentArgs(argv: readonly string[]): CliArgs {
   let values: Record<string, string | boolean | undefined>;

@@ -82,7 +82,8 @@ export interface HeartbeatSettings {
   readonly pulsePeriodMs: number;
 }
 
-const USAGE = 'usage: guest-server --config FILE [--channel-dir DIR] [--agent-url URL] [--port N] [--hostname NAME] [--pidfile FILE] [--log-level L]';
+/** The one-line synopsis printed by --help and after a command-line error. */
+export const USAGE = 'usage: guest-server --config FILE [--channel-dir DIR] [--agent-url URL] [--port N] [--hostname NAME] [--pidfile FILE] [--log-level L]';
 
 /** Parses argv (without node and script). Throws ConfigError naming the flag. */
 export function parseCliArgs(argv: readonly string[]): CliOptions {
