@@ -111,7 +111,11 @@ export class Watchdog {
     const prev = this.#state;
     this.#state = next;
     if (prev.kind !== next.kind) this.#deps.log.debug({ from: prev.kind, to: next.kind }, 'watchdog state');
-    for (const effect of effects) this.#perform(effect);
+    for (const effect of effects) {
+      // An effect may re-enter (an event sink that closes the watchdog): the rest belong to a stale step.
+      if (this.#state !== next) break;
+      this.#perform(effect);
+    }
   }
 
   #perform(effect: WatchdogEffect): void {

@@ -187,3 +187,26 @@ describe('Watchdog driver (ManualClock)', () => {
     expect(notifications.count).toBe(2);
   });
 });
+
+describe('Watchdog re-entrancy', () => {
+  it('a sink that closes the watchdog on timeout leaves no timer behind', async () => {
+    const clock = new ManualClock();
+    const watchdog: Watchdog = new Watchdog({
+      id: 'w',
+      policy: { pulseIntervalMs: 3_600_000, timeoutMs: 50, armAtStart: false },
+      input: 'any',
+      server: true,
+      clock,
+      log: silentLog,
+      port: { write: () => true },
+      events: { emit: (e) => void (e.event === 'timeout' && watchdog.close()) },
+      notify: () => Promise.resolve({ ok: true, mode: 'raw', attempts: 1, commands: [] }),
+    });
+    watchdog.start();
+    watchdog.receive(Buffer.from('x'));
+    clock.advance(50);
+    await flush();
+    expect(watchdog.state.kind).toBe('stopped');
+    expect(clock.pendingTimers).toBe(0);
+  });
+});
