@@ -31,8 +31,22 @@ export function loadConfig(argv: readonly string[]): AwdConfig {
   return buildConfig(raw, (path) => readFileSync(path, 'utf8'));
 }
 
+export const USAGE = `usage: awd [--config FILE]... [--chardev OPTS]... [--object OPTS]... [--http [HOST:]PORT]
+           [--event-log FILE] [--log-level LEVEL]
+  --chardev socket,id=ID,host=H,port=P[,server=on|off][,wait=on|off][,reconnect=S]   (or path=SOCKET)
+  --object advanced-watchdog,id=ID,awd_node=ID,notification_node=ID,opt_script=FILE,iothread=ID
+           [,server=on|off][,pulse_interval=MS][,timeout=MS][,input=any|frame|watchdog1]
+           [,notify=auto|raw|hmp|qmp][,arm_at_start=on|off][,notify_retries=N][,notify_retry_ms=MS]
+           [,notify_timeout_ms=MS]
+  --object iothread,id=ID   accepted and ignored. Single-dash spellings (-chardev, -object) work too.
+See README.md of @guesthb/awd.`;
+
 /** Runs awd until SIGTERM/SIGINT. */
 export async function main(argv: readonly string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
   const config = loadConfig(argv);
   const log = pino({ name: 'awd', level: config.logLevel });
   const sinks: EventSink[] = [{ emit: (event) => log.info(event, `event ${event.event}`) }];
