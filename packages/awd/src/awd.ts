@@ -123,7 +123,7 @@ export class Awd {
       log,
       port: node,
       events,
-      notify: () => notifier.notify(),
+      notify: (signal) => notifier.notify(signal),
       ...(metrics === undefined ? {} : { metrics }),
     });
     ref.watchdog = watchdog;

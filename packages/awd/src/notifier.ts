@@ -64,8 +64,8 @@ export class Notifier {
     this.#deps = deps;
   }
 
-  /** Runs the script to completion or until retries are exhausted; never throws. */
-  async notify(): Promise<NotifyResult> {
+  /** Runs the script to completion, until retries are exhausted, or until `signal` aborts; never throws. */
+  async notify(signal?: AbortSignal): Promise<NotifyResult> {
     const { policy, clock, log } = this.#deps;
     const records: CommandRecord[] = [];
     let mode: Mode | undefined;
@@ -76,12 +76,19 @@ export class Notifier {
       if (attempt > 1) {
         const delayMs = backoffDelayMs({ baseMs: policy.notifyRetryMs, maxMs: 30_000 }, attempt - 1);
         log.warn({ attempt, delayMs, reason }, 'notification failed; retrying');
-        await new Promise<void>((resolve) => clock.setTimeout(resolve, delayMs));
+        await sleep(clock, delayMs, signal);
       }
+      if (signal?.aborted === true) return { ok: false, mode: mode ?? 'unknown', attempts: attempt - 1, commands: records, reason: `awd closing (${reason})` };
       let conn: NotifyConnection | undefined;
       let reader: MonitorReader | undefined;
+      // Closing awd cuts a notification short: its own connection is destroyed, so every wait ends now.
+      const onAbort = (): void => {
+        if (conn?.owned === true) conn.socket.destroy();
+      };
+      signal?.addEventListener('abort', onAbort);
       try {
         conn = await this.#deps.open();
+        if (isAborted(signal)) onAbort(); // it may have aborted while we were connecting
         reader = new MonitorReader(conn.socket, clock);
         mode ??= policy.notify !== 'auto' ? policy.notify : conn.owned ? await detect(reader) : 'raw';
         remaining ??= mode === 'raw' ? [policy.script] : mode === 'hmp' ? hmpCommands(policy.script) : qmpCommands(policy.script);
@@ -93,6 +100,7 @@ export class Notifier {
       } catch (err) {
         reason = err instanceof Error ? err.message : String(err);
       } finally {
+        signal?.removeEventListener('abort', onAbort);
         reader?.dispose();
         if (conn?.owned === true) conn.socket.destroy();
       }
@@ -176,6 +184,23 @@ export class Notifier {
     records.push(record);
     this.#deps.log.info({ sent: record.sent, answer: record.answer, ok: record.ok }, 'notify: answer');
   }
+}
+
+function isAborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
+}
+
+function sleep(clock: Clock, delayMs: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      clock.clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = clock.setTimeout(done, delayMs);
+    signal?.addEventListener('abort', done);
+    if (signal?.aborted === true) done();
+  });
 }
 
 /** auto mode: a QMP greeting is a JSON line, HMP shows its prompt; silence means a raw peer. */

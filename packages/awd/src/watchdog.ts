@@ -41,7 +41,8 @@ export interface WatchdogDeps {
   readonly log: Logger;
   readonly port: PulsePort;
   readonly events: EventSink;
-  readonly notify: () => Promise<NotifyResult>;
+  /** Delivers the script; `signal` aborts when the watchdog closes. */
+  readonly notify: (signal: AbortSignal) => Promise<NotifyResult>;
   readonly metrics?: WatchdogMetrics;
 }
 
@@ -54,6 +55,7 @@ export class Watchdog {
   /** Serialises notifications: at most the running one plus one queued (bounded). */
   #notifying: Promise<void> = Promise.resolve();
   #queued = 0;
+  readonly #closing = new AbortController();
   #counts = { inputs: 0, pulses: 0, timeouts: 0, recoveries: 0, notified: 0, notifyFailed: 0 };
 
   constructor(deps: WatchdogDeps) {
@@ -92,6 +94,7 @@ export class Watchdog {
   /** Stops timers; resolves once a running notification has finished. Idempotent. */
   async close(): Promise<void> {
     this.#dispatch('stop');
+    this.#closing.abort();
     await this.#notifying;
   }
 
@@ -177,7 +180,8 @@ export class Watchdog {
     this.#queued++;
     this.#notifying = this.#notifying.then(async () => {
       this.#queued--;
-      const result = await this.#deps.notify();
+      if (this.#closing.signal.aborted) return;
+      const result = await this.#deps.notify(this.#closing.signal);
       this.#report(result);
     });
   }

@@ -72,6 +72,27 @@ describe('raw notification', () => {
   });
 });
 
+describe('shutdown during a notification', () => {
+  it('close() cuts a retrying notification short and reports it', async () => {
+    const port = await freePort();
+    const { awd, events } = await run(
+      [
+        '--chardev', `socket,id=hb,host=127.0.0.1,port=${port},server=on,wait=off`,
+        '--chardev', `socket,id=out,path=/nonexistent-awd-dir/mon.sock`,
+        '--object', 'advanced-watchdog,id=w,server=on,awd_node=hb,notification_node=out,opt_script=s,iothread=t,timeout=50,notify_retry_ms=60000',
+      ],
+      'quit\n',
+    );
+    await beat(port);
+    await waitFor(() => events.of('timeout')[0], 2000, 'timeout');
+    const t0 = performance.now();
+    await awd.close();
+    expect(performance.now() - t0).toBeLessThan(1000);
+    const failed = events.of('notify-failed')[0];
+    expect(failed?.reason).toMatch(/^awd closing/);
+  });
+});
+
 describe('script splitting', () => {
   it('HMP: one command per line, blanks and # comments skipped', () => {
     expect(hmpCommands('# failover\nnbd_server_stop\r\n\n  x_colo_lost_heartbeat  \n')).toEqual(['nbd_server_stop', 'x_colo_lost_heartbeat']);
