@@ -72,6 +72,39 @@ describe('raw notification', () => {
   });
 });
 
+describe('several watchdogs in one process', () => {
+  it('each has its own nodes, timer and notification; one firing leaves the other alone', async () => {
+    const received: string[] = [];
+    const peer = net.createServer((s) => s.on('data', (d: Buffer) => received.push(d.toString())));
+    peer.listen(0, '127.0.0.1');
+    await once(peer, 'listening');
+    onTestFinished(() => void peer.close());
+    const out = (peer.address() as net.AddressInfo).port;
+    const [a, b] = [await freePort(), await freePort()];
+    const { awd, events } = await run(
+      [
+        '--chardev', `socket,id=a,host=127.0.0.1,port=${a},server=on,wait=off`,
+        '--chardev', `socket,id=b,host=127.0.0.1,port=${b},server=on,wait=off`,
+        '--chardev', `socket,id=na,host=127.0.0.1,port=${out}`,
+        '--chardev', `socket,id=nb,host=127.0.0.1,port=${out}`,
+        '--object', 'advanced-watchdog,id=wa,server=on,awd_node=a,notification_node=na,opt_script=s,iothread=t,timeout=150,notify=raw',
+        '--object', 'advanced-watchdog,id=wb,server=on,awd_node=b,notification_node=nb,opt_script=s,iothread=t,timeout=150,notify=raw',
+      ],
+      'failover\n',
+    );
+    const sb = net.connect(b, '127.0.0.1');
+    onTestFinished(() => void sb.destroy());
+    await once(sb, 'connect');
+    const keep = setInterval(() => sb.write('x'), 30);
+    onTestFinished(() => clearInterval(keep));
+    await beat(a);
+    await waitFor(() => events.of('notified')[0], 3000, 'wa notified');
+    expect(events.of('timeout').map((e) => e.watchdog)).toEqual(['wa']);
+    expect(awd.watchdogs.map((w) => w.state.kind)).toEqual(['fired', 'armed']);
+    await waitFor(() => received.join('') === 'failover\n', 2000, 'script at the peer');
+  });
+});
+
 describe('shutdown during a notification', () => {
   it('close() cuts a retrying notification short and reports it', async () => {
     const port = await freePort();
