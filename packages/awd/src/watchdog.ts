@@ -55,6 +55,7 @@ export class Watchdog {
   /** Serialises notifications: at most the running one plus one queued (bounded). */
   #notifying: Promise<void> = Promise.resolve();
   #queued = 0;
+  #problems = 0;
   readonly #closing = new AbortController();
   #counts = { inputs: 0, pulses: 0, timeouts: 0, recoveries: 0, notified: 0, notifyFailed: 0 };
 
@@ -78,7 +79,10 @@ export class Watchdog {
   /** Bytes from awd_node. */
   receive(chunk: Buffer): void {
     const result = this.#decoder.push(chunk);
-    for (const problem of result.problems) this.#deps.log.warn({ problem }, 'awd_node input problem');
+    for (const problem of result.problems) {
+      // A peer that streams garbage must not flood the log: the first, then every 100th.
+      if (this.#problems++ % 100 === 0) this.#deps.log.warn({ problem, count: this.#problems }, 'awd_node input problem');
+    }
     if (!this.#deps.server) for (let i = 0; i < result.replies; i++) this.#deps.port.write(this.#replyBytes());
     if (result.inputs === 0) return;
     this.#counts.inputs += result.inputs;
