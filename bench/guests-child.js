@@ -1,0 +1,43 @@
+// The simulated guests of the scale benchmark, in their own process (issue 8 item 4a). Driven over IPC:
+// {cmd:'start', dir, first, count, intervalMs} → 'ready'; 'status' → counts; 'measure' starts recording
+// challenge intervals; 'report' → {jitter summary, intervals}; 'stop' closes everything.
+import { startGuests, closeGuests } from './lib/raw-guests.js';
+import { summarize, uuidOf } from './lib/util.js';
+
+let guests = [];
+let measuring = false;
+let intervalMs = 1000;
+const last = new Map();
+const jitter = [];
+
+process.on('message', async (msg) => {
+  if (msg.cmd === 'start') {
+    intervalMs = msg.intervalMs;
+    const uuids = Array.from({ length: msg.count }, (_, i) => uuidOf(msg.first + i));
+    guests = await startGuests({
+      dir: msg.dir, uuids, intervalMs,
+      onChallenge: (g, now) => {
+        if (measuring) {
+          const prev = last.get(g.index);
+          if (prev !== undefined) jitter.push(Math.abs(now - prev - intervalMs));
+        }
+        last.set(g.index, now);
+        return true;
+      },
+    });
+    process.send({ type: 'ready' });
+  } else if (msg.cmd === 'status') {
+    process.send({ type: 'status', heartbeating: guests.filter((g) => g.challenges >= 2).length, connected: guests.filter((g) => g.socket !== undefined).length });
+  } else if (msg.cmd === 'measure') {
+    last.clear();
+    jitter.length = 0;
+    measuring = true;
+    process.send({ type: 'measure' });
+  } else if (msg.cmd === 'report') {
+    measuring = false;
+    process.send({ type: 'report', jitter: summarize(jitter), reconnects: guests.reduce((n, g) => n + g.connections - 1, 0) });
+  } else if (msg.cmd === 'stop') {
+    await closeGuests(guests);
+    process.exit(0);
+  }
+});

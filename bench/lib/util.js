@@ -1,0 +1,141 @@
+// Shared helpers of the benchmarks: processes (pinned with taskset when it exists), /proc figures,
+// percentiles, free ports, bounded waits.
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const SERVER_BIN = join(REPO, 'packages/guest-server/dist/bin.js');
+export const AGENT_BIN = join(REPO, 'packages/guest-agent/dist/bin.js');
+
+export const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+export const HAS_TASKSET = spawnSync('taskset', ['-V'], { stdio: 'ignore' }).status === 0;
+export const CPUS = Number(spawnSync('nproc', [], { encoding: 'utf8' }).stdout.trim()) || 1;
+
+/** A uuid per index (36 characters). */
+export function uuidOf(i) {
+  return `b0000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
+}
+
+/** Value at quantile q (0..1) of a sorted array (nearest rank). */
+export function quantile(sorted, q) {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+export function summarize(values) {
+  const sorted = Float64Array.from(values).sort();
+  return { n: sorted.length, p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), max: sorted.length ? sorted[sorted.length - 1] : NaN };
+}
+
+export async function freePort() {
+  const server = createServer();
+  await new Promise((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address();
+  await new Promise((done) => server.close(done));
+  return port;
+}
+
+/** Starts `node args…`, pinned to `cpu` when taskset exists; output kept for error messages. */
+export function spawnNode(args, { cpu, ipc = false, env } = {}) {
+  const node = [process.execPath, ...args];
+  const argv = HAS_TASKSET && cpu !== undefined ? ['taskset', '-c', String(cpu), ...node] : node;
+  const child = spawn(argv[0], argv.slice(1), { stdio: ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  child.output = '';
+  const keep = (chunk) => { child.output = (child.output + chunk).slice(-20_000); };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  return child;
+}
+
+export async function stopChild(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((done) => child.once('exit', done));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** utime + stime of a process, ms. */
+export function cpuMs(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+}
+
+/** VmRSS, MB. */
+export function rssMb(pid) {
+  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
+}
+
+/** Polls until check() is true; throws naming `what` after timeoutMs. */
+export async function waitUntil(check, timeoutMs, what, pollMs = 50) {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(pollMs);
+  }
+}
+
+export async function waitHealthy(url, child, timeoutMs = 20_000) {
+  await waitUntil(async () => {
+    if (child.exitCode !== null) throw new Error(`process exited ${child.exitCode}:\n${child.output}`);
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+      await res.arrayBuffer();
+      return res.ok;
+    } catch {
+      return false;
+    }
+  }, timeoutMs, url);
+}
+
+/** Prometheus text → Map of `name{labels}` (and `name` summed) → value. */
+export async function scrape(url) {
+  const text = await (await fetch(url)).text();
+  const out = new Map();
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)$/.exec(line);
+    if (m === null) continue;
+    out.set(m[1], (out.get(m[1]) ?? 0) + Number(m[3]));
+    if (m[2] !== undefined) out.set(`${m[1]}${m[2]}`, Number(m[3]));
+  }
+  return out;
+}
+
+/**
+ * Quantile of a Prometheus histogram delta (after − before), linearly interpolated inside its bucket, in
+ * the histogram's unit. Returns NaN without observations.
+ */
+export function histogramQuantile(before, after, name, q) {
+  const buckets = [];
+  for (const [key, value] of after) {
+    const m = new RegExp(`^${name}_bucket\\{le="([^"]+)"\\}$`).exec(key);
+    if (m === null) continue;
+    buckets.push({ le: m[1] === '+Inf' ? Infinity : Number(m[1]), count: value - (before.get(key) ?? 0) });
+  }
+  buckets.sort((a, b) => a.le - b.le);
+  const total = buckets.at(-1)?.count ?? 0;
+  if (total === 0) return NaN;
+  const rank = q * total;
+  let prevLe = 0;
+  let prevCount = 0;
+  for (const b of buckets) {
+    if (b.count >= rank) {
+      if (b.le === Infinity) return prevLe;
+      return prevLe + ((b.le - prevLe) * (rank - prevCount)) / Math.max(1, b.count - prevCount);
+    }
+    prevLe = b.le;
+    prevCount = b.count;
+  }
+  return prevLe;
+}
+
+export function log(...args) {
+  console.error(...args);
+}

@@ -1,0 +1,105 @@
+// `npm run bench` (issue 8 item 4): runs the four benchmarks, prints a table per benchmark and PASS/FAIL
+// per target, writes bench/results/bench-<time>.json (and latest.json). Not part of `npm test`.
+// Options: --quick (short windows, for a smoke run), --only=scale,detection,agent,awd.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runAgent } from './agent.js';
+import { runAwd } from './awd.js';
+import { runDetection } from './detection.js';
+import { runScale } from './scale.js';
+import { CPUS, HAS_TASKSET } from './lib/util.js';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const only = (args.find((a) => a.startsWith('--only='))?.slice(7).split(',')) ?? ['scale', 'detection', 'agent', 'awd'];
+const results = { startedAt: new Date().toISOString(), quick, machine: { cpus: CPUS, model: cpus()[0]?.model, node: process.version, taskset: HAS_TASKSET } };
+const verdicts = [];
+
+const f = (x, digits = 1) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(digits) : String(x));
+function table(title, columns, rows) {
+  console.log(`\n${title}`);
+  const cells = [columns.map((c) => c[0]), ...rows.map((r) => columns.map((c) => c[1](r)))];
+  const widths = columns.map((_, i) => Math.max(...cells.map((row) => row[i].length)));
+  for (const [n, row] of cells.entries()) {
+    console.log(row.map((cell, i) => cell.padStart(widths[i])).join('  '));
+    if (n === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  }
+}
+function target(name, measured, ok) {
+  verdicts.push({ name, measured, pass: ok });
+}
+
+if (only.includes('scale')) {
+  const rows = await runScale({ quick });
+  results.scale = rows;
+  table('a) guest-server scale (guests in another process; server pinned to CPU 0)', [
+    ['guests', (r) => String(r.guests)], ['interval ms', (r) => String(r.intervalMs)], ['window s', (r) => String(r.seconds)],
+    ['jitter p50', (r) => f(r.jitterP50Ms, 2)], ['jitter p99', (r) => f(r.jitterP99Ms, 2)], ['jitter max', (r) => f(r.jitterMaxMs, 2)],
+    ['c→r p50', (r) => f(r.rttP50Ms, 2)], ['c→r p99', (r) => f(r.rttP99Ms, 2)], ['late p99', (r) => f(r.latenessP99Ms, 2)],
+    ['CPU %', (r) => f(r.cpuPct)], ['RSS MB', (r) => f(r.rssMb, 0)], ['false losses', (r) => String(r.falseLosses)], ['misses', (r) => String(r.misses)],
+  ], rows);
+  console.log('jitter = |challenge interval seen by the guest − interval| (ms); c→r = challenge→response at the server (ms, from its histogram);');
+  console.log('late = challenge sent after its slot, server side (ms, from its histogram).');
+  const key = rows.find((r) => r.guests === 2000 && r.intervalMs === 400);
+  if (key !== undefined) {
+    target('2000 guests @400 ms: jitter p99 ≤ 10 ms', `${f(key.jitterP99Ms, 2)} ms`, key.jitterP99Ms <= 10);
+    target('2000 guests @400 ms: on one core (CPU < 100 %)', `${f(key.cpuPct)} %`, key.cpuPct < 100);
+    target('2000 guests @400 ms: 0 false losses', String(key.falseLosses), key.falseLosses === 0);
+  }
+  const losses = rows.reduce((n, r) => n + r.falseLosses, 0);
+  target('every scale point: 0 false losses', String(losses), losses === 0);
+}
+
+if (only.includes('detection')) {
+  const rows = [];
+  for (const intervalMs of [400, 1000]) {
+    console.error(`detection: 200 trials at ${intervalMs} ms …`);
+    rows.push(await runDetection({ trials: 200, intervalMs, windowMs: quick ? 8_000 : 20_000 }));
+  }
+  results.detection = rows;
+  table('b) detection latency: first unanswered challenge → failed alarm at the VIM listener (ms)', [
+    ['interval ms', (r) => String(r.intervalMs)], ['threshold', (r) => String(r.threshold)], ['trials', (r) => String(r.trials)], ['detected', (r) => String(r.detected)],
+    ['p50', (r) => f(r.p50Ms)], ['p99', (r) => f(r.p99Ms)], ['max', (r) => f(r.maxMs)], ['bound', (r) => String(r.boundMs)],
+    ['from stop p50', (r) => f(r.fromStopP50Ms)], ['from stop p99', (r) => f(r.fromStopP99Ms)],
+  ], rows);
+  for (const r of rows) {
+    target(`detection @${r.intervalMs} ms: p99 ≤ (threshold+1)×interval + 50 = ${r.boundMs + 50} ms`, `${f(r.p99Ms)} ms`, r.p99Ms <= r.boundMs + 50 && r.detected === r.trials);
+    target(`detection @${r.intervalMs} ms from the stop: p99 ≤ ${r.fromStopBoundMs} ms`, `${f(r.fromStopP99Ms)} ms`, r.fromStopP99Ms <= r.fromStopBoundMs);
+  }
+}
+
+if (only.includes('agent')) {
+  console.error('agent: 100 hosts, 10 000 instances …');
+  const r = await runAgent({ seconds: quick ? 3 : 10 });
+  results.agent = r;
+  table('c) guest-agent: 10 000 instances over 100 hosts', [
+    ['queries', (x) => String(x.queries)], ['queries/s', (x) => f(x.queriesPerSec, 0)], ['p50 ms', (x) => f(x.queryP50Ms, 2)], ['p99 ms', (x) => f(x.queryP99Ms, 2)],
+    ['max ms', (x) => f(x.queryMaxMs, 2)], ['errors', (x) => String(x.queryErrors)], ['events', (x) => String(x.eventsDelivered)], ['events/s to VIM', (x) => f(x.eventsPerSec, 0)],
+  ], [r]);
+  console.log(`(${r.workers} closed-loop workers over an undici Pool, GET /v1/instances/{uuid}; events: one running event per instance, posted in batches of 100)`);
+  target('agent: ≥ 5000 VIM queries/s', `${f(r.queriesPerSec, 0)}/s`, r.queriesPerSec >= 5000 && r.queryErrors === 0);
+  target('agent: VIM query p99 ≤ 20 ms', `${f(r.queryP99Ms, 2)} ms`, r.queryP99Ms <= 20);
+}
+
+if (only.includes('awd')) {
+  const r = await runAwd({ trials: quick ? 200 : 1000 });
+  results.awd = r;
+  table('d) awd firing error = actual − configured timeout (ms)', [
+    ['trials', (x) => String(x.trials)], ['timeout ms', (x) => String(x.timeoutMs)], ['watchdogs at once', (x) => String(x.concurrency)],
+    ['min', (x) => f(x.minMs, 2)], ['p50', (x) => f(x.p50Ms, 2)], ['p99', (x) => f(x.p99Ms, 2)], ['max', (x) => f(x.maxMs, 2)],
+  ], [r]);
+  target('awd: firing error p99 ≤ 10 ms', `${f(r.p99Ms, 2)} ms`, r.p99Ms <= 10);
+}
+
+console.log('\nTargets');
+for (const v of verdicts) console.log(`${v.pass ? 'PASS' : 'FAIL'}  ${v.name}: ${v.measured}`);
+results.targets = verdicts;
+const dir = join(dirname(fileURLToPath(import.meta.url)), 'results');
+mkdirSync(dir, { recursive: true });
+const file = join(dir, `bench-${results.startedAt.replace(/[:.]/g, '-')}.json`);
+writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+console.log(`\nresults: ${file}`);
+process.exitCode = verdicts.every((v) => v.pass) ? 0 : 1;

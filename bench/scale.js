@@ -1,0 +1,99 @@
+// Issue 8 item 4a: guest-server scale. N guests in a separate process (pinned to the other core), the
+// server pinned to CPU 0, a fake agent here. After every guest heartbeats and a short warm-up, a steady
+// window: challenge-interval jitter as the guests see it, challenge→response time from the server's
+// histogram, server CPU % (utime+stime over the window) and RSS, and false losses (loss events at the agent
+// plus the server's loss counter; every guest answers, so any loss is false).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startFakeAgent } from './lib/fake-agent.js';
+import {
+  CPUS, SERVER_BIN, cpuMs, freePort, histogramQuantile, log, rssMb, scrape, sleep, spawnNode, stopChild, waitHealthy, waitUntil,
+} from './lib/util.js';
+
+const GUESTS_CHILD = fileURLToPath(new URL('./guests-child.js', import.meta.url));
+
+function request(child, cmd, extra = {}) {
+  return new Promise((resolve) => {
+    const onMessage = (msg) => {
+      if (msg.type === 'ready' || msg.type === cmd) {
+        child.off('message', onMessage);
+        resolve(msg);
+      }
+    };
+    child.on('message', onMessage);
+    child.send({ cmd, ...extra });
+  });
+}
+
+/** One scale point: `guests` at `intervalMs` for `seconds` of steady state. */
+export async function runScalePoint({ guests, intervalMs, seconds, warmupMs = 3_000 }) {
+  const dir = mkdtempSync(join(tmpdir(), 'gsb-'));
+  const agent = await startFakeAgent();
+  const port = await freePort();
+  writeFileSync(join(dir, 'server.ini'), `[client]\nbind_address = 127.0.0.1\nhbs_pulse_period = ${Math.min(400, intervalMs)}\nhbs_failure_threshold = 1\nmax_instances = 20000\n`);
+  const guestsChild = spawnNode([GUESTS_CHILD], { cpu: CPUS > 1 ? 1 : undefined, ipc: true });
+  let server;
+  try {
+    await request(guestsChild, 'start', { dir, first: 0, count: guests, intervalMs });
+    const nodeFlags = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    server = spawnNode([...nodeFlags, SERVER_BIN, '--config', join(dir, 'server.ini'), '--channel-dir', dir, '--agent-url', agent.url, '--port', String(port), '--hostname', 'bench', '--log-level', 'warn'], { cpu: 0 });
+    const base = `http://127.0.0.1:${port}`;
+    await waitHealthy(`${base}/healthz`, server);
+    const t0 = performance.now();
+    await waitUntil(async () => (await request(guestsChild, 'status')).heartbeating === guests, 120_000, `${guests} guests heartbeating`, 250);
+    const startupMs = performance.now() - t0;
+    await sleep(warmupMs);
+    const before = await scrape(`${base}/metrics`);
+    const lossesBefore = agent.counts.get('loss') ?? 0;
+    await request(guestsChild, 'measure');
+    const cpu0 = cpuMs(server.pid);
+    const guestCpu0 = cpuMs(guestsChild.pid);
+    const w0 = performance.now();
+    await sleep(seconds * 1000);
+    const cpu1 = cpuMs(server.pid);
+    const guestCpu1 = cpuMs(guestsChild.pid);
+    const w1 = performance.now();
+    const report = await request(guestsChild, 'report');
+    const rss = rssMb(server.pid);
+    if (process.env.BENCH_DEBUG) log(server.output.slice(-6000));
+    const after = await scrape(`${base}/metrics`);
+    const serverLosses = (after.get('guest_server_losses_total') ?? 0) - (before.get('guest_server_losses_total') ?? 0);
+    return {
+      guests, intervalMs, seconds, startupMs: Math.round(startupMs),
+      jitterP50Ms: report.jitter.p50, jitterP99Ms: report.jitter.p99, jitterMaxMs: report.jitter.max, intervals: report.jitter.n,
+      rttP50Ms: histogramQuantile(before, after, 'guest_server_challenge_response_seconds', 0.5) * 1000,
+      rttP99Ms: histogramQuantile(before, after, 'guest_server_challenge_response_seconds', 0.99) * 1000,
+      latenessP99Ms: histogramQuantile(before, after, 'guest_server_challenge_lateness_seconds', 0.99) * 1000,
+      cpuPct: ((cpu1 - cpu0) / (w1 - w0)) * 100,
+      guestsCpuPct: ((guestCpu1 - guestCpu0) / (w1 - w0)) * 100,
+      rssMb: rss,
+      falseLosses: Math.max(serverLosses, (agent.counts.get('loss') ?? 0) - lossesBefore),
+      misses: (after.get('guest_server_misses_total') ?? 0) - (before.get('guest_server_misses_total') ?? 0),
+      reconnects: report.reconnects,
+    };
+  } finally {
+    if (server !== undefined) await stopChild(server);
+    guestsChild.send({ cmd: 'stop' });
+    await new Promise((done) => (guestsChild.exitCode !== null ? done() : guestsChild.once('exit', done)));
+    await agent.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function runScale({ quick }) {
+  const sizes = [100, 1000, 2000, 5000];
+  const intervals = [400, 1000];
+  const seconds = quick ? 8 : 30;
+  const rows = [];
+  for (const intervalMs of intervals) {
+    for (const guests of sizes) {
+      log(`scale: ${guests} guests at ${intervalMs} ms, ${seconds} s …`);
+      const row = await runScalePoint({ guests, intervalMs, seconds, warmupMs: quick ? 2_000 : 3_000 });
+      log(`  jitter p99 ${row.jitterP99Ms.toFixed(2)} ms, CPU ${row.cpuPct.toFixed(1)} %, RSS ${row.rssMb.toFixed(0)} MB, false losses ${row.falseLosses}`);
+      rows.push(row);
+    }
+  }
+  return rows;
+}
