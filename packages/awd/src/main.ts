@@ -2,14 +2,16 @@
  * Composition root (STYLE.md R14): argv → config → logger → event log → awd → http → signals.
  * The only file that reads process.env, opens files and installs signal handlers.
  */
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
+import type { Logger } from 'pino';
 import type http from 'node:http';
 import { pino } from 'pino';
 import { Awd } from './awd.js';
 import { systemClock } from './clock.js';
 import { buildConfig, parseArgs, parseConfigFile, type AwdConfig } from './config.js';
 import { AwdError, AwdErrorCode } from './errors.js';
-import { fanOut, jsonLinesSink, type EventSink } from './events.js';
+import { fanOut, jsonLinesSink, type AwdEvent, type EventSink } from './events.js';
 import { httpPort, startHttpServer, stopHttpServer } from './http-server.js';
 import { createMetrics } from './metrics.js';
 import { createSdNotifier } from './sd-notify.js';
@@ -50,9 +52,8 @@ export async function main(argv: readonly string[] = process.argv.slice(2), env:
   const config = loadConfig(argv);
   const log = pino({ name: 'awd', level: config.logLevel });
   const sinks: EventSink[] = [{ emit: (event) => log.info(event, `event ${event.event}`) }];
-  const eventFile = config.eventLogPath === undefined ? undefined : createWriteStream(config.eventLogPath, { flags: 'a' });
-  eventFile?.on('error', (err) => log.error({ err }, 'event log write failed'));
-  if (eventFile !== undefined) sinks.push(jsonLinesSink(eventFile));
+  const eventLog = config.eventLogPath === undefined ? undefined : new ReopenableEventLog(config.eventLogPath, log);
+  if (eventLog !== undefined) sinks.push(eventLog);
   const metrics = createMetrics();
   const awd = new Awd({ config, clock: systemClock, log, events: fanOut(sinks), metrics });
   const sd = createSdNotifier(env, log);
@@ -64,7 +65,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2), env:
     if (sdTimer !== undefined) clearInterval(sdTimer);
     if (server !== undefined) await stopHttpServer(server);
     await awd.close();
-    await new Promise<void>((resolve) => (eventFile === undefined ? resolve() : eventFile.end(resolve)));
+    await eventLog?.close();
   };
   const onSignal = (signal: NodeJS.Signals): void => {
     process.off('SIGTERM', onSignal);
@@ -87,7 +88,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2), env:
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  process.on('SIGHUP', () => log.warn('SIGHUP: awd reads its config once (like the patch); restart to apply changes'));
+  process.on('SIGHUP', () => reload(argv, config, log, eventLog));
 
   await awd.start();
   if (config.http !== undefined) {
@@ -101,4 +102,62 @@ export async function main(argv: readonly string[] = process.argv.slice(2), env:
   sd.notify('READY=1');
   if (sd.watchdogIntervalMs !== undefined) sdTimer = setInterval(() => sd.notify('WATCHDOG=1'), sd.watchdogIntervalMs);
   log.info('awd ready');
+}
+
+/**
+ * SIGHUP: reopen the event log (after logrotate moved it) and apply a new log level. Nodes, watchdogs and
+ * scripts are read once at start, like the patch: a change to them is logged as needing a restart.
+ */
+function reload(argv: readonly string[], running: AwdConfig, log: Logger, eventLog: ReopenableEventLog | undefined): void {
+  eventLog?.reopen();
+  let next: AwdConfig;
+  try {
+    next = loadConfig(argv);
+  } catch (err) {
+    log.error({ err }, 'SIGHUP: config no longer valid; keeping the running one');
+    return;
+  }
+  if (next.logLevel !== log.level) {
+    log.info({ from: log.level, to: next.logLevel }, 'SIGHUP: log level changed');
+    log.level = next.logLevel;
+  }
+  const rest = (c: AwdConfig): unknown => ({ ...c, logLevel: undefined });
+  if (!isDeepStrictEqual(rest(next), rest(running))) log.warn('SIGHUP: nodes, watchdogs or scripts changed; restart awd to apply them');
+  else log.info('SIGHUP: reloaded (event log reopened)');
+}
+
+/** The JSON-lines event log, reopened on SIGHUP so that logrotate can move it away. */
+class ReopenableEventLog implements EventSink {
+  readonly #path: string;
+  readonly #log: Logger;
+  #stream: WriteStream;
+  #sink: EventSink;
+
+  constructor(path: string, log: Logger) {
+    this.#path = path;
+    this.#log = log;
+    this.#stream = this.#open();
+    this.#sink = jsonLinesSink(this.#stream);
+  }
+
+  emit(event: AwdEvent): void {
+    this.#sink.emit(event);
+  }
+
+  reopen(): void {
+    const old = this.#stream;
+    this.#stream = this.#open();
+    this.#sink = jsonLinesSink(this.#stream);
+    old.end();
+  }
+
+  close(): Promise<void> {
+    return new Promise<void>((resolve) => this.#stream.end(resolve));
+  }
+
+  #open(): WriteStream {
+    const stream = createWriteStream(this.#path, { flags: 'a' });
+    stream.on('error', (err) => this.#log.error({ err, path: this.#path }, 'event log write failed'));
+    return stream;
+  }
 }
