@@ -23,6 +23,10 @@ async function unitRoot(): Promise<string> {
   await writeFile(join(root, 'usr/local/bin/awd'), '#!/bin/sh\n');
   await chmod(join(root, 'usr/local/bin/awd'), 0o755);
   await writeFile(join(root, 'etc/awd/colo-primary.conf'), '');
+  // ExecReload runs /bin/kill, which systemd-analyze checks inside the root too.
+  const kill = ['/usr/bin/kill', '/bin/kill'].find((path) => existsSync(path));
+  if (kill === undefined) throw new Error('no /bin/kill on this host (procps)');
+  await copyFile(kill, join(root, 'usr/bin/kill'));
   await copyFile(UNIT, join(root, 'usr/local/lib/systemd/system/awd@.service'));
   return root;
 }
@@ -44,6 +48,7 @@ describe('awd@.service', () => {
   it('runs one config file per instance, notifies systemd, restarts on failure', () => {
     const text = readFileSync(UNIT, 'utf8');
     expect(text).toContain('ExecStart=/usr/local/bin/awd --config /etc/awd/%i.conf --event-log /var/log/awd/%i.jsonl');
+    expect(text).toContain('ExecReload=/bin/kill -HUP $MAINPID');
     expect(text).toMatch(/^Type=notify$/m);
     expect(text).toMatch(/^NotifyAccess=all$/m);
     expect(text).toMatch(/^WatchdogSec=/m);
