@@ -83,7 +83,9 @@ describe('hostile guests', () => {
     for (const [i, g] of others.entries()) {
       const gaps = intervalsOf(g.challengeTimes.slice((from[i] ?? 1) - 1));
       expect(gaps.length, g.uuid).toBeGreaterThanOrEqual(10);
-      expect(Math.max(...gaps), `${g.uuid} gaps ${gaps.map((x) => x.toFixed(0)).join(' ')}`).toBeLessThan(INTERVAL_MS + 150);
+      // Generous (a busy CI machine shares 2 cores with other suites); the tight figure is in bench/. Before
+      // the read-yield fix a flood delayed other guests' challenges by ~150 ms at once on an idle machine.
+      expect(Math.max(...gaps), `${g.uuid} gaps ${gaps.map((x) => x.toFixed(0)).join(' ')}`).toBeLessThan(INTERVAL_MS + 250);
     }
     const m = await stack.serverMetrics();
     expect(m.get('guest_server_misses_total') ?? 0, 'misses (the flooder answers nothing it cannot read)').toBeLessThanOrEqual(2);
@@ -96,10 +98,10 @@ describe('hostile guests', () => {
     const guest = await rawGuest(stack, 0x600);
     await waitFor(() => guest.challengeTimes.length >= 2, 15_000, 'heartbeating', () => stack.report());
     const rssBefore = await rssKb(server.pid);
-    // Between two responses: a 2 kB line, then 16 MB without a newline, then a newline.
+    // Between two responses: a 2 kB line, then 48 MB without a newline, then a newline.
     guest.writeRaw(`\n{"version":3,"revision":1,"msg_type":"exit","sequence":0,"log_msg":"${'x'.repeat(2_000)}"}\n`);
     const block = Buffer.alloc(1024 * 1024, 'y');
-    for (let i = 0; i < 16; i++) guest.writeRaw(block);
+    for (let i = 0; i < 48; i++) guest.writeRaw(block);
     guest.writeRaw('\n');
     const seen = guest.challengeTimes.length;
     await waitFor(() => guest.challengeTimes.length >= seen + 5, 15_000, 'heartbeating after the oversized lines', () => stack.report());
@@ -107,7 +109,9 @@ describe('hostile guests', () => {
     expect(m.get('guest_server_losses_total') ?? 0).toBe(0);
     expect(m.get('guest_server_misses_total') ?? 0).toBe(0);
     expect(guest.connections).toBe(1);
-    expect((await rssKb(server.pid)) - rssBefore).toBeLessThan(32 * 1024);
+    // Not kept: RSS grows by allocator slack (~25 MB here), well under the 48 MB the line would take.
+    const grownKb = (await rssKb(server.pid)) - rssBefore;
+    expect(grownKb, `RSS grew ${grownKb} kB`).toBeLessThan(44 * 1024);
   }, 60_000);
 
   it('messages cut at every byte boundary keep a guest heartbeating without a miss', async () => {
