@@ -16,6 +16,12 @@ const quick = args.includes('--quick');
 const only = (args.find((a) => a.startsWith('--only='))?.slice(7).split(',')) ?? ['scale', 'detection', 'agent', 'awd'];
 const results = { startedAt: new Date().toISOString(), quick, machine: { cpus: CPUS, model: cpus()[0]?.model, node: process.version, taskset: HAS_TASKSET } };
 const verdicts = [];
+let stage = 'start';
+// A stage that hangs (a stuck daemon) must not hang `npm run bench`: give up after 30 min in all.
+setTimeout(() => {
+  console.error(`bench: gave up in stage "${stage}" after 30 min`);
+  process.exit(1);
+}, 30 * 60_000).unref();
 
 const f = (x, digits = 1) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(digits) : String(x));
 function table(title, columns, rows) {
@@ -32,6 +38,7 @@ function target(name, measured, ok) {
 }
 
 if (only.includes('scale')) {
+  stage = 'scale';
   const rows = await runScale({ quick });
   results.scale = rows;
   table('a) guest-server scale (guests in another process; server pinned to CPU 0)', [
@@ -53,6 +60,7 @@ if (only.includes('scale')) {
 }
 
 if (only.includes('detection')) {
+  stage = 'detection';
   const rows = [];
   for (const intervalMs of [400, 1000]) {
     console.error(`detection: 200 trials at ${intervalMs} ms …`);
@@ -71,6 +79,7 @@ if (only.includes('detection')) {
 }
 
 if (only.includes('agent')) {
+  stage = 'agent';
   console.error('agent: 100 hosts, 10 000 instances …');
   const r = await runAgent({ seconds: quick ? 3 : 10 });
   results.agent = r;
@@ -84,6 +93,7 @@ if (only.includes('agent')) {
 }
 
 if (only.includes('awd')) {
+  stage = 'awd';
   const r = await runAwd({ trials: quick ? 200 : 1000 });
   results.awd = r;
   table('d) awd firing error = actual − configured timeout (ms)', [

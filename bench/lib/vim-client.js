@@ -2,7 +2,8 @@
 import { Pool } from 'undici';
 
 export function vimPool(port, connections = 16, pipelining = 1) {
-  const pool = new Pool(`http://127.0.0.1:${port}`, { connections, pipelining });
+  // Bounded waits: a stuck daemon turns into an error instead of undici's 300 s default.
+  const pool = new Pool(`http://127.0.0.1:${port}`, { connections, pipelining, headersTimeout: 10_000, bodyTimeout: 10_000 });
   const call = async (method, path, body) => {
     const res = await pool.request({
       method, path, headers: { 'user-agent': 'vim/1.0', 'content-type': 'application/json' },
