@@ -6,4 +6,6 @@ lib="$here/../lib/guesthb"
 node=${GUESTHB_NODE:-}
 [ -n "$node" ] || { [ -r "$lib/NODE" ] && node=$(cat "$lib/NODE"); }
 [ -n "$node" ] || node=node
-exec "$node" "$lib/node_modules/@guesthb/@PKG@/dist/bin.js" "$@"
+# @NODE_FLAGS@: the V8 flags of the daemon's own #! line (scripts/pack.sh copies them), e.g. guest-server's
+# --max-semi-space-size=64.
+exec "$node" @NODE_FLAGS@ "$lib/node_modules/@guesthb/@PKG@/dist/bin.js" "$@"

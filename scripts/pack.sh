@@ -28,7 +28,9 @@ mkdir -p "$top/bin" "$top/lib/guesthb" "$top/etc/mtc" "$top/systemd" "$top/init.
 node scripts/stage-runtime.mjs "$top/lib/guesthb" "${daemons[@]/#/packages/}"
 for d in "${daemons[@]}"; do
   [ -f "packages/$d/dist/bin.js" ] || { echo "pack: packages/$d/dist/bin.js is missing" >&2; exit 1; }
-  sed -e "s/@NAME@/$d/" -e "s/@PKG@/$d/" scripts/bin-wrapper.sh > "$top/bin/$d"
+  # The daemon's Node flags are those of its #! line (`#!/usr/bin/env -S node FLAGS`): one source.
+  flags=$(sed -n '1s|^#!/usr/bin/env -S node *||p' "packages/$d/dist/bin.js")
+  sed -e "s/@NAME@/$d/" -e "s/@PKG@/$d/" -e "s|@NODE_FLAGS@|$flags|" scripts/bin-wrapper.sh > "$top/bin/$d"
   chmod 755 "$top/bin/$d"
 done
 cp scripts/guest.ini "$top/etc/mtc/guest.ini"

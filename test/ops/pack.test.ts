@@ -127,6 +127,8 @@ describe('npm run pack → install.sh → both daemons', () => {
     await waitFor(async () => (await httpStatus(`http://127.0.0.1:${serverPort}/healthz`)) === 200, 15_000, 'guest-server /healthz');
     const serverPid = livePid(serverPidfile);
     expect(serverPid).toBeDefined();
+    // The installed wrapper runs Node with the V8 flags of guest-server's #! line (bench/README.md "Performance").
+    expect(readFileSync(`/proc/${String(serverPid)}/cmdline`, 'utf8').split('\0')).toContain('--max-semi-space-size=64');
     expect(await run(lsb, ['status'], { env })).toMatchObject({ code: 0, stdout: 'guestServer: is running\n' });
     expect((await run(lsb, ['start'], { env })).stdout).toBe('guestServer: is already running\n');
     expect((await run(lsb, ['reload'], { env })).code).toBe(0);
