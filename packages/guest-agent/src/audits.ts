@@ -38,18 +38,21 @@ export async function runVimAuditPass(deps: AuditDeps & { readonly vim: VimClien
       host.vimSyncedAtMs = undefined;
     }
   }
-  await eachLimited(hosts.filter((h) => !h.gotHostState || !h.gotInstances), VIM_AUDIT_CONCURRENCY, (host) => auditVimHost(deps, host));
+  // Both queries need the host uuid: a host learned from its server waits until the VIM names it (H5 …).
+  await eachLimited(hosts.filter((h) => h.uuid !== undefined && (!h.gotHostState || !h.gotInstances)), VIM_AUDIT_CONCURRENCY, (host) => auditVimHost(deps, host));
 }
 
 async function auditVimHost(deps: AuditDeps & { readonly vim: VimClient }, host: Host): Promise<void> {
   const { inventory, log, metrics } = deps;
+  const uuid = host.uuid;
+  if (uuid === undefined) return;
   const hostLog = log.child({ hostname: host.hostname });
   if (!host.gotHostState) {
     try {
-      const state = await deps.vim.getHostState(host.uuid, host.hostname);
+      const state = await deps.vim.getHostState(uuid, host.hostname);
       if (inventory.hostByName(host.hostname) !== host) return; // deleted meanwhile
       const on = state === 'enabled';
-      if (on !== host.reporting) {
+      if (on !== host.reporting || !host.reportingFromVim) {
         hostLog.info({ reporting: state }, 'host reporting from the VIM');
         deps.submit(inventory.setHostReporting(host, on));
       }
@@ -63,8 +66,8 @@ async function auditVimHost(deps: AuditDeps & { readonly vim: VimClient }, host:
   }
   if (!host.gotInstances) {
     try {
-      const reply = await deps.vim.getHostInstances(host.uuid);
-      if (inventory.hostByName(host.hostname) !== host) return;
+      const reply = await deps.vim.getHostInstances(uuid);
+      if (inventory.hostByName(host.hostname) !== host || host.uuid !== uuid) return;
       let allAdded = true;
       for (const element of reply.instances) {
         // Added to the audited host, not the element's hostname (daemons §5.3b).
@@ -73,6 +76,11 @@ async function auditVimHost(deps: AuditDeps & { readonly vim: VimClient }, host:
         else allAdded = false;
       }
       host.gotInstances = allAdded;
+      if (allAdded) {
+        const pruned = inventory.confirmListed(host, new Set(reply.instances.map((element) => element.uuid)));
+        if (pruned.length > 0) hostLog.info({ removed: pruned.length }, 'instances learned from the server but not listed by the VIM removed');
+        deps.submit(pruned);
+      }
       metrics.auditRuns.inc({ audit: 'vim-host-instances', outcome: allAdded ? 'ok' : 'error' });
     } catch (err) {
       metrics.auditRuns.inc({ audit: 'vim-host-instances', outcome: 'error' });

@@ -9,10 +9,22 @@ import {
 } from '@guesthb/protocol';
 
 export interface Host {
-  uuid: string;
+  /** Undefined for a host learned from its server's events: the VIM tells the uuid (H1/H2/H3/H5). */
+  uuid: string | undefined;
   hostname: string;
   /** Host-level fault reporting (H2/H3, VIM host state). Gates loss alarms. */
   reporting: boolean;
+  /**
+   * `reporting` is the VIM's word (H1/H2/H3, audit A). False for a host learned after a restart (H5, a
+   * server event): until the VIM's host state arrives, the server's own gate is trusted (its value is
+   * adopted from the server audit, never pushed to it, and a loss the server sends passes the host gate).
+   */
+  reportingFromVim: boolean;
+  /**
+   * The VIM's instance list (audit B) succeeded for this host since the agent started (sticky; reset only
+   * when the host's uuid changes). Until then the server audit deletes nothing on this host's server.
+   */
+  listedByVim: boolean;
   /** The VIM audit has the host's state / instance list (daemons §6.1). */
   gotHostState: boolean;
   gotInstances: boolean;
@@ -44,6 +56,11 @@ export interface Instance {
   heartbeating: boolean;
   correctiveAction: CorrectiveAction;
   timeouts: NoticeTimeouts;
+  /**
+   * Learned from a server event (agent restart) and not yet confirmed by the VIM (I1, I2, audit B): the
+   * server's reporting is adopted, and audit B of its host removes it if the VIM does not list it.
+   */
+  fromServer: boolean;
 }
 
 /** What the agent must tell a guest-server (peer API); performed by the server commander. */
@@ -127,24 +144,77 @@ export class Inventory {
    * Creates a host (H1 and the other host calls: there is no mtcAgent here). A known hostname with a new
    * uuid is updated (a reinstalled host); the original ignored repeats (daemons §9 item 19).
    */
-  addHost(uuid: string, hostname: string): AddHostResult {
+  addHost(uuid: string | undefined, hostname: string, options: { readonly reportingFromVim?: boolean } = {}): AddHostResult {
     const existing = this.#hosts.get(hostname);
     if (existing !== undefined) {
-      if (existing.uuid === uuid) return 'exists';
+      if (existing.uuid === uuid || uuid === undefined) return 'exists';
       existing.uuid = uuid;
       existing.gotHostState = false;
       existing.gotInstances = false;
+      existing.vimSyncedAtMs = undefined;
+      existing.listedByVim = false;
       return 'updated';
     }
     if (this.#hosts.size >= this.#limits.maxHosts) return 'full';
-    this.#hosts.set(hostname, { uuid, hostname, reporting: false, gotHostState: false, gotInstances: false, vimSyncedAtMs: undefined });
+    this.#hosts.set(hostname, {
+      uuid, hostname, reporting: false, reportingFromVim: options.reportingFromVim ?? true, listedByVim: false,
+      gotHostState: false, gotInstances: false, vimSyncedAtMs: undefined,
+    });
     return 'created';
   }
 
-  /** Host enable/disable (daemons §6.2): host reporting plus MOD_HOST to its server. */
+  /**
+   * A host named by a server event that the agent does not know (agent restart: the VIM does not repeat
+   * H1): created by hostname, uuid unknown, the server's reporting gate trusted. Undefined when full.
+   */
+  learnHost(hostname: string): Host | undefined {
+    if (this.addHost(undefined, hostname, { reportingFromVim: false }) === 'full') return undefined;
+    return this.#hosts.get(hostname);
+  }
+
+  /** Host enable/disable (daemons §6.2), from the VIM: host reporting plus MOD_HOST to its server. */
   setHostReporting(host: Host, on: boolean): ServerCommand[] {
     host.reporting = on;
+    host.reportingFromVim = true;
     return [{ type: 'put-host', hostname: host.hostname, reporting: onOff(on) }];
+  }
+
+  /**
+   * The loss gate of the host (daemons §3.7): the VIM's host reporting, or, while the VIM has not spoken
+   * since a restart, open: the server sends a loss only when its own host gate is open.
+   */
+  hostGateOpen(host: Host): boolean {
+    return host.reportingFromVim ? host.reporting : true;
+  }
+
+  /**
+   * An instance named by a server event that the agent does not know (agent restart): created on the
+   * event's host (learned too if needed) with the server's reporting; no command (the server has it).
+   */
+  learnInstance(hostname: string, uuid: string, reporting: boolean): Instance | undefined {
+    const host = this.#hosts.get(hostname) ?? this.learnHost(hostname);
+    if (host === undefined || this.#instances.size >= this.#limits.maxInstances) return undefined;
+    const inst: Instance = {
+      uuid, hostname, reporting, heartbeating: false, correctiveAction: DEFAULT_CORRECTIVE_ACTION,
+      timeouts: { ...ZERO_TIMEOUTS }, fromServer: true,
+    };
+    this.#instances.set(uuid, inst);
+    return inst;
+  }
+
+  /**
+   * Audit B succeeded for this host: the host may now have unknown instances deleted on its server, and
+   * instances learned from the server that the VIM does not list are removed (and deleted there).
+   */
+  confirmListed(host: Host, listed: ReadonlySet<string>): ServerCommand[] {
+    host.listedByVim = true;
+    const commands: ServerCommand[] = [];
+    for (const inst of this.instancesOn(host.hostname)) {
+      if (!inst.fromServer || listed.has(inst.uuid)) continue;
+      this.#instances.delete(inst.uuid);
+      commands.push({ type: 'delete-instance', hostname: host.hostname, uuid: inst.uuid });
+    }
+    return commands;
   }
 
   /**
@@ -155,6 +225,7 @@ export class Inventory {
     if (!this.#hosts.has(hostname)) return { ok: false, reason: 'unknown-host' };
     const existing = this.#instances.get(uuid);
     if (existing?.hostname === hostname) {
+      existing.fromServer = false; // the VIM names it: confirmed
       if (reporting === undefined || reporting === existing.reporting) return { ok: true, commands: [] };
       existing.reporting = reporting;
       return { ok: true, commands: [{ type: 'put-instance', hostname, uuid, reporting: onOff(reporting) }] };
@@ -168,7 +239,7 @@ export class Inventory {
     }
     const inst: Instance = {
       uuid, hostname, reporting: reporting ?? false, heartbeating: false,
-      correctiveAction: DEFAULT_CORRECTIVE_ACTION, timeouts: { ...ZERO_TIMEOUTS },
+      correctiveAction: DEFAULT_CORRECTIVE_ACTION, timeouts: { ...ZERO_TIMEOUTS }, fromServer: false,
     };
     this.#instances.set(uuid, inst);
     commands.push({ type: 'put-instance', hostname, uuid, reporting: onOff(inst.reporting) });
@@ -180,6 +251,7 @@ export class Inventory {
     const existing = this.#instances.get(uuid);
     if (existing?.hostname === hostname && this.#hosts.has(hostname)) {
       existing.reporting = reporting;
+      existing.fromServer = false;
       return { ok: true, commands: [{ type: 'put-instance', hostname, uuid, reporting: onOff(reporting) }] };
     }
     return this.addInstance(hostname, uuid, reporting);
@@ -220,8 +292,10 @@ export class Inventory {
   stateFor(hostname: string): ServerCommand[] {
     const host = this.#hosts.get(hostname);
     if (host === undefined) return [];
+    // A host whose reporting the VIM has not given since a restart: the server's gate stands (not pushed).
+    const hostCommands: ServerCommand[] = host.reportingFromVim ? [{ type: 'put-host', hostname, reporting: onOff(host.reporting) }] : [];
     return [
-      { type: 'put-host', hostname, reporting: onOff(host.reporting) },
+      ...hostCommands,
       ...this.instancesOn(hostname).map((inst): ServerCommand => ({ type: 'put-instance', hostname, uuid: inst.uuid, reporting: onOff(inst.reporting) })),
     ];
   }

@@ -20,17 +20,22 @@ export function reconcileServer(inventory: Inventory, hostname: string, reply: I
   // A server that restarted between two audits: same as its server-ready (push all state).
   const registered = inventory.registerServer(hostname, reply.url, reply.bootId, nowMs);
   if (registered === 'new' || registered === 'restarted') return { vim, commands: inventory.stateFor(hostname) };
-  if (reply.hostReporting !== onOff(host.reporting)) commands.push({ type: 'put-host', hostname, reporting: onOff(host.reporting) });
+  // Host reporting: the VIM's value wins; while the VIM has not given it (restart), the server's is adopted.
+  if (!host.reportingFromVim) host.reporting = reply.hostReporting === 'enabled';
+  else if (reply.hostReporting !== onOff(host.reporting)) commands.push({ type: 'put-host', hostname, reporting: onOff(host.reporting) });
   const seen = new Set<string>();
   for (const info of reply.instances) {
     seen.add(info.uuid);
     const inst = inventory.instance(info.uuid);
-    // Unknown to the agent, or registered to another host: delete it on this server.
+    // Unknown to the agent, or registered to another host: delete it on this server, but only once the
+    // VIM's instance list of this host (audit B) arrived since the agent started; before that, "unknown"
+    // may only mean "not yet re-learned" (agent restart) and deleting would wipe the server's monitoring.
     if (inst?.hostname !== hostname) {
-      commands.push({ type: 'delete-instance', hostname, uuid: info.uuid });
+      if (host.listedByVim) commands.push({ type: 'delete-instance', hostname, uuid: info.uuid });
       continue;
     }
     adoptGuestInfo(inst, info);
+    if (inst.fromServer) inst.reporting = info.reporting === 'enabled';
     // Reporting differs → the agent's value wins.
     if (info.reporting !== onOff(inst.reporting)) commands.push({ type: 'put-instance', hostname, uuid: inst.uuid, reporting: onOff(inst.reporting) });
     // Heartbeating differs → the server's value wins, and the VIM hears of it.

@@ -26,6 +26,10 @@ export function planServerEvent(inventory: Inventory, event: PeerEvent, nowMs: n
   inventory.touchServer(event.hostname, nowMs);
   switch (event.kind) {
     case 'server-ready': {
+      // A server of a host the agent does not know (agent restart): learn the host by hostname.
+      if (inventory.hostByName(event.hostname) === undefined && inventory.learnHost(event.hostname) === undefined) {
+        return { ...NOTHING, note: 'host table full: server-ready of an unknown host ignored' };
+      }
       const registered = inventory.registerServer(event.hostname, event.url, event.bootId, nowMs);
       if (registered === 'full') return { ...NOTHING, note: 'server table full: registration ignored' };
       // A new or restarted server gets the agent's whole state (MONITOR_READY, daemons §3.7).
@@ -34,9 +38,13 @@ export function planServerEvent(inventory: Inventory, event: PeerEvent, nowMs: n
     case 'running':
     case 'stopped':
     case 'ill-health': {
-      const inst = inventory.instance(event.instance.uuid);
-      if (inst === undefined) return { ...NOTHING, note: 'event for an unknown instance' };
+      // Unknown (agent restart): learned from the event, on the server's host (no event is lost).
+      const inst = inventory.instance(event.instance.uuid)
+        ?? inventory.learnInstance(event.hostname, event.instance.uuid, event.instance.reporting === 'enabled');
+      if (inst === undefined) return { ...NOTHING, note: 'event for an unknown instance: inventory full' };
       adoptGuestInfo(inst, event.instance);
+      // A learned instance takes the server's reporting until the VIM confirms it.
+      if (inst.fromServer) inst.reporting = event.instance.reporting === 'enabled';
       // Decision (daemons §9 item 17): the agent's reporting (the VIM's intent) wins over the server's;
       // a server that disagrees is corrected at once instead of at the next audit.
       const commands: ServerCommand[] = event.instance.reporting === onOff(inst.reporting)
@@ -51,10 +59,16 @@ export function planServerEvent(inventory: Inventory, event: PeerEvent, nowMs: n
       return { vim: [serviceEventOf(inst)], commands };
     }
     case 'loss': {
-      const inst = inventory.instance(event.uuid);
-      if (inst === undefined) return { ...NOTHING, note: 'loss of an unknown instance' };
+      // Unknown (agent restart): learned on the event's host with reporting on, since the server sends a
+      // loss only when its own host and instance gates are open.
+      let inst = inventory.instance(event.uuid);
+      if (inst === undefined) {
+        inst = inventory.learnInstance(event.hostname, event.uuid, true);
+        if (inst === undefined) return { ...NOTHING, note: 'loss of an unknown instance: inventory full' };
+        inst.correctiveAction = event.correctiveAction;
+      }
       const host = inventory.hostByName(inst.hostname);
-      if (host?.reporting !== true || !inst.reporting) return { ...NOTHING, note: 'loss not reported: host or instance reporting disabled' };
+      if (host === undefined || !inventory.hostGateOpen(host) || !inst.reporting) return { ...NOTHING, note: 'loss not reported: host or instance reporting disabled' };
       // The loss action of the event, not the stored one that an ill-health may have overwritten (daemons §8.1).
       return { vim: [{ kind: 'alarm-failed', uuid: inst.uuid, hostname: inst.hostname, repairAction: event.correctiveAction }], commands: [] };
     }

@@ -4,9 +4,10 @@
  * failure keeps the original's status. Errors answer `{"status":"fail","reason":…,"code":…,"message":…}`.
  */
 import { fastify, LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { vimErrorText, type VimErrorReason } from '@guesthb/protocol';
-import { GuestAgentErrorCode } from './errors.js';
+import { GuestAgentError, GuestAgentErrorCode } from './errors.js';
 import type { AgentMetrics } from './metrics.js';
 import type { ServerCommand } from './inventory.js';
 import { handleVimCommand, type VimCommandDeps, type VimReply } from './vim-commands.js';
@@ -34,17 +35,39 @@ export function buildVimApp(deps: VimAppDeps): FastifyInstance {
   });
   app.all('*', async (req, reply) => {
     const userAgent = req.headers['user-agent'];
+    // fastify does not read a GET's body; H5 (and audit-like GETs) carry one, read here with the same bound.
+    const body = typeof req.body === 'string' ? req.body : req.method === 'GET' ? await readGetBody(req.raw) : undefined;
     const outcome = await handleVimCommand(deps, {
       method: req.method,
       url: req.url,
       userAgent: typeof userAgent === 'string' ? userAgent : undefined,
-      body: typeof req.body === 'string' ? req.body : undefined,
+      body,
     });
     deps.metrics.vimRequests.inc({ route: outcome.route, status: String(outcome.reply.status) });
     deps.submit(outcome.commands);
     return send(reply, outcome.reply, outcome.route, req.method, req.url);
   });
   return app;
+}
+
+/**
+ * The body of a GET, which fastify leaves unread (H5: `{uuid, hostname}`). Bounded by VIM_BODY_LIMIT_BYTES
+ * (413, as other bodies); undefined without Content-Length/Transfer-Encoding. The whole request is bounded
+ * in time by Node's requestTimeout.
+ */
+async function readGetBody(raw: IncomingMessage): Promise<string | undefined> {
+  const length = raw.headers['content-length'];
+  if (raw.headers['transfer-encoding'] === undefined && (length === undefined || length === '0')) return undefined;
+  const tooLarge = (): GuestAgentError => new GuestAgentError(GuestAgentErrorCode.PARSE, `request body is larger than ${VIM_BODY_LIMIT_BYTES} bytes`, { statusCode: 413 });
+  if (length !== undefined && Number(length) > VIM_BODY_LIMIT_BYTES) throw tooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of raw as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > VIM_BODY_LIMIT_BYTES) throw tooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function send(reply: FastifyReply, result: VimReply, route: string, method: string, url: string): FastifyReply {

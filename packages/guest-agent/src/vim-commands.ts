@@ -97,9 +97,20 @@ function handleHost(inventory: Inventory, req: VimRequest, uuid: string, command
       // VIM's "delete host services" is not a host removal (that came from mtcAgent), and instances go by I3.
       return { route: 'H4', reply: NO_CONTENT, commands: [] };
     case 'GET': {
-      // H5: the VIM sends GET …/disable with a body; both are ignored (vim §3 item 1).
+      // H5: the VIM sends GET …/disable with a body; the suffix is ignored (vim §3 item 1).
       const host = inventory.hostByUuidOrName(uuid);
-      if (host === undefined) return { route: 'H5', reply: fail(404, 'entity not found', GuestAgentErrorCode.NOT_FOUND, `host ${uuid} not found`), commands: [] };
+      if (host === undefined) {
+        // Decision (as H1, no mtcAgent): an unknown host is learned from the URL uuid and the body hostname
+        // (a restarted agent hears of its hosts again from the VIM's periodic host audit), or the uuid of a
+        // host learned from its server is filled in. The reply stays the original's 404 for an unknown
+        // host (which also triggered its inventory request, daemons §3.8): the agent's VIM audit now fetches
+        // the host's state and instances, and the VIM's next H5 gets the state.
+        const body = VimHostBodySchema.safeParse(safeJson(req.body));
+        const learned = body.success ? createHost(inventory, uuid, body.data.hostname, false) : undefined;
+        let detail = 'no hostname in the body';
+        if (body.success) detail = learned?.ok === false ? learned.message : 'learned from the body';
+        return { route: 'H5', reply: fail(404, 'entity not found', GuestAgentErrorCode.NOT_FOUND, `host ${uuid} not found (${detail})`), commands: [] };
+      }
       return { route: 'H5', reply: ok(vimHostStateText(uuid, host.hostname, onOff(host.reporting))), commands: [] };
     }
     case 'POST': {
@@ -118,7 +129,8 @@ function handleHost(inventory: Inventory, req: VimRequest, uuid: string, command
         return { route: 'other', reply: fail(400, 'unsupported http command', GuestAgentErrorCode.UNSUPPORTED, `unknown host command "${command}"`), commands: [] };
       }
       let host = inventory.hostByName(body.value.hostname);
-      if (host === undefined) {
+      // A host learned from its server (agent restart) gets its uuid from the VIM here.
+      if (host?.uuid === undefined) {
         const failed = createHost(inventory, uuid, body.value.hostname);
         if (failed !== undefined) return { route, reply: failed, commands: [] };
         host = inventory.hostByName(body.value.hostname);
@@ -131,9 +143,9 @@ function handleHost(inventory: Inventory, req: VimRequest, uuid: string, command
   }
 }
 
-function createHost(inventory: Inventory, uuid: string, hostname: string): VimReply | undefined {
+function createHost(inventory: Inventory, uuid: string, hostname: string, reportingFromVim = true): VimReply | undefined {
   if (!InstanceUuidSchema.safeParse(uuid).success) return fail(404, 'entity not found', GuestAgentErrorCode.NOT_FOUND, `host uuid ${JSON.stringify(uuid)} is not 36 characters`);
-  if (inventory.addHost(uuid, hostname) === 'full') return fail(503, 'no buffer', GuestAgentErrorCode.INVENTORY_FULL, 'host table full');
+  if (inventory.addHost(uuid, hostname, { reportingFromVim }) === 'full') return fail(503, 'no buffer', GuestAgentErrorCode.INVENTORY_FULL, 'host table full');
   return undefined;
 }
 

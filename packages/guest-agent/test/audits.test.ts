@@ -28,6 +28,8 @@ describe('reconcileServer', () => {
     inv.addInstance('compute-1', B, true);
     inv.addInstance('compute-0', D, false);
     inv.registerServer('compute-0', 'http://127.0.0.1:9', 'b1', 0);
+    const listed = inv.hostByName('compute-0');
+    if (listed !== undefined) inv.confirmListed(listed, new Set([A, D])); // audit B done: deletions allowed
     return inv;
   }
 
@@ -48,6 +50,36 @@ describe('reconcileServer', () => {
     expect(result.vim).toEqual([{ kind: 'service', uuid: A, hostname: 'compute-0', state: 'enabled', status: 'enabled', restartTimeout: '44' }]);
     expect(inv.instance(A)).toMatchObject({ heartbeating: true, correctiveAction: 'stop' });
     expect(inv.instance(B)?.hostname).toBe('compute-1');
+  });
+
+  it('deletes nothing on a host whose VIM instance list (audit B) has not arrived since the agent started', () => {
+    const inv = new Inventory();
+    inv.addHost(H, 'compute-0');
+    inv.addHost('22222222-1111-1111-1111-111111111111', 'compute-1');
+    inv.addInstance('compute-1', B, true);
+    inv.registerServer('compute-0', 'http://127.0.0.1:9', 'b1', 0);
+    const server = reply([fake.info(B, {}), fake.info(C, {})]);
+    // Restarted agent: C unknown, B known elsewhere — both held while the host is not listed.
+    expect(reconcileServer(inv, 'compute-0', server, 0).commands.filter((c) => c.type === 'delete-instance')).toEqual([]);
+    expect(inv.hostByName('compute-0')?.listedByVim).toBe(false);
+    // A refresh resetting gotInstances does not undo the rule's sticky flag; a uuid change does.
+    const host = inv.hostByName('compute-0');
+    if (host === undefined) throw new Error('no host');
+    inv.confirmListed(host, new Set());
+    host.gotInstances = false;
+    expect(reconcileServer(inv, 'compute-0', server, 0).commands.filter((c) => c.type === 'delete-instance').map((c) => c.uuid)).toEqual([B, C]);
+    inv.addHost('33333333-1111-1111-1111-111111111111', 'compute-0');
+    expect(reconcileServer(inv, 'compute-0', server, 0).commands.filter((c) => c.type === 'delete-instance')).toEqual([]);
+  });
+
+  it('a host learned from its server adopts the server\'s host reporting and pushes none; a learned instance takes the server\'s reporting', () => {
+    const inv = new Inventory();
+    inv.learnInstance('compute-0', A, true);
+    inv.registerServer('compute-0', 'http://127.0.0.1:9', 'b1', 0);
+    const result = reconcileServer(inv, 'compute-0', reply([fake.info(A, { reporting: 'disabled' })], { hostReporting: 'enabled' }), 0);
+    expect(result.commands).toEqual([]);
+    expect(inv.hostByName('compute-0')).toMatchObject({ uuid: undefined, reporting: true, reportingFromVim: false });
+    expect(inv.instance(A)?.reporting).toBe(false);
   });
 
   it('agrees silently when both views match', () => {
@@ -105,6 +137,8 @@ describe('audit passes', () => {
     const { agent } = handle;
     agent.inventory.addHost(H, 'compute-0');
     agent.inventory.addInstance('compute-0', A, true);
+    const listed = agent.inventory.hostByName('compute-0');
+    if (listed !== undefined) agent.inventory.confirmListed(listed, new Set([A])); // deletions allowed
     const stray = '99999999-9999-9999-9999-999999999999';
     server.instances.set(stray, server.info(stray, {}));
     server.instances.set(A, server.info(A, { reporting: 'enabled', heartbeating: 'enabled' }));

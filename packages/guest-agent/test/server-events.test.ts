@@ -57,7 +57,6 @@ describe('planServerEvent', () => {
     expect(planServerEvent(inventoryWith(true, true), loss, 0).vim).toEqual([{ kind: 'alarm-failed', uuid: U, hostname: 'compute-0', repairAction: 'reboot' }]);
     expect(planServerEvent(inventoryWith(false, true), loss, 0).vim).toEqual([]);
     expect(planServerEvent(inventoryWith(true, false), loss, 0).vim).toEqual([]);
-    expect(planServerEvent(new Inventory(), loss, 0).note).toMatch(/unknown/);
   });
 
   it('vote results: accept/complete → allow (vote) or proceed (notify); reject → reject; timeout/error → allow/proceed', () => {
@@ -82,6 +81,70 @@ describe('planServerEvent', () => {
     ]);
     expect(planServerEvent(inv, ready('b1'), 0).commands).toEqual([]);
     expect(planServerEvent(inv, ready('b2'), 0).commands).toHaveLength(2);
+  });
+});
+
+describe('planServerEvent after an agent restart (empty inventory): learn from the servers', () => {
+  it('server-ready of an unknown host registers it by hostname, uuid unknown, and pushes no host reporting', () => {
+    const inv = new Inventory();
+    const plan = planServerEvent(inv, server.event('server-ready', { url: 'http://127.0.0.1:9', bootId: 'b1' }), 0);
+    expect(plan.commands).toEqual([]);
+    expect(inv.hostByName('compute-0')).toMatchObject({ uuid: undefined, reportingFromVim: false, listedByVim: false });
+    expect(inv.server('compute-0')?.url).toBe('http://127.0.0.1:9');
+    const full = new Inventory({ maxHosts: 0, maxInstances: 1 });
+    expect(planServerEvent(full, server.event('server-ready', { url: 'http://127.0.0.1:9', bootId: 'b1' }), 0).note).toMatch(/full/);
+  });
+
+  it('running/stopped/ill-health of an unknown instance create it from the event, with the server\'s reporting', () => {
+    const inv = new Inventory();
+    const info = server.info(U, { reporting: 'disabled', heartbeating: 'enabled', 'restart-to': '33', 'repair-action': 'stop' });
+    const plan = planServerEvent(inv, server.event('running', { instance: info }), 0);
+    expect(plan.commands).toEqual([]);
+    expect(plan.vim).toEqual([{ kind: 'service', uuid: U, hostname: 'compute-0', state: 'disabled', status: 'enabled', restartTimeout: '33' }]);
+    expect(inv.instance(U)).toMatchObject({ hostname: 'compute-0', reporting: false, heartbeating: true, correctiveAction: 'stop', fromServer: true, timeouts: { restart: '33' } });
+    // Until the VIM confirms it, the server's reporting is adopted rather than corrected.
+    planServerEvent(inv, server.event('stopped', { instance: server.info(U, { reporting: 'enabled' }), reason: 'exit' }), 0);
+    expect(inv.instance(U)).toMatchObject({ reporting: true, heartbeating: false });
+    const other = '44444444-4444-4444-4444-444444444444';
+    const ill = planServerEvent(inv, server.event('ill-health', { instance: server.info(other, { 'repair-action': 'reboot' }), logMsg: 'x' }), 0);
+    expect(ill.vim).toEqual([{ kind: 'alarm-unhealthy', uuid: other, hostname: 'compute-0', repairAction: 'reboot' }]);
+    expect(planServerEvent(new Inventory({ maxHosts: 1, maxInstances: 0 }), server.event('running', { instance: info }), 0).note).toMatch(/full/);
+  });
+
+  it('loss of an unknown instance creates it (reporting on) and raises the failed alarm with the event\'s action', () => {
+    const inv = new Inventory();
+    const plan = planServerEvent(inv, server.event('loss', { uuid: U, correctiveAction: 'reboot' }), 0);
+    expect(plan.vim).toEqual([{ kind: 'alarm-failed', uuid: U, hostname: 'compute-0', repairAction: 'reboot' }]);
+    expect(inv.instance(U)).toMatchObject({ hostname: 'compute-0', reporting: true, correctiveAction: 'reboot', fromServer: true });
+    expect(planServerEvent(new Inventory({ maxHosts: 1, maxInstances: 0 }), server.event('loss', { uuid: U, correctiveAction: 'log' }), 0).note).toMatch(/full/);
+  });
+
+  it('host gate: the server\'s is trusted until the VIM gives the host state, then the VIM\'s applies', () => {
+    const inv = new Inventory();
+    inv.learnInstance('compute-0', U, true);
+    const host = inv.hostByName('compute-0');
+    if (host === undefined) throw new Error('no host');
+    const loss = server.event('loss', { uuid: U, correctiveAction: 'stop' });
+    expect(host.reporting).toBe(false);
+    expect(planServerEvent(inv, loss, 0).vim).toHaveLength(1);
+    inv.setHostReporting(host, false); // H3 or audit A
+    expect(planServerEvent(inv, loss, 0).vim).toEqual([]);
+  });
+
+  it('audit B confirms listed learned instances and removes (and deletes on the server) unlisted ones', () => {
+    const inv = new Inventory();
+    const other = '44444444-4444-4444-4444-444444444444';
+    inv.learnInstance('compute-0', U, true);
+    inv.learnInstance('compute-0', other, true);
+    inv.addHost(H, 'compute-0');
+    const host = inv.hostByName('compute-0');
+    if (host === undefined) throw new Error('no host');
+    expect(host.uuid).toBe(H);
+    expect(inv.addInstance('compute-0', U, true)).toEqual({ ok: true, commands: [] });
+    expect(inv.confirmListed(host, new Set([U]))).toEqual([{ type: 'delete-instance', hostname: 'compute-0', uuid: other }]);
+    expect(inv.instance(U)?.fromServer).toBe(false);
+    expect(inv.instance(other)).toBeUndefined();
+    expect(host.listedByVim).toBe(true);
   });
 });
 

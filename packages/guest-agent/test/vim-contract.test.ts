@@ -68,13 +68,15 @@ async function setUp(): Promise<{ vimPort: number; server: FakeServer; vim: Fake
   onTestFinished(() => server.close());
   const { vimPort, rxUrl, agent } = await startAgent({ vimEventUrl: vim.url });
   // Instance 2222 is heartbeating on compute-0 with distinct notice timeouts, so each mapping is visible.
+  expect(agent.inventory.addHost(H0, 'compute-0')).toBe('created');
   const reg = await server.post(rxUrl, [server.ready()]);
   expect(reg.ack?.acked).toHaveLength(1);
-  expect(agent.inventory.addHost(H0, 'compute-0')).toBe('created');
   expect(agent.inventory.addInstance('compute-0', I2, true).ok).toBe(true);
   server.instances.set(I2, server.info(I2, { reporting: 'enabled', heartbeating: 'enabled' }));
   const info = server.info(I2, { reporting: 'enabled', heartbeating: 'enabled', 'vote-to': '7', 'suspend-to': '11', 'resume-to': '13', 'shutdown-to': '17', 'restart-to': '23' });
   await server.post(rxUrl, [server.event('running', { instance: info })]);
+  await agent.whenIdle();
+  server.commands.splice(0); // the state pushed at server-ready is not part of the vectors' effects
   return { vimPort, server, vim, rxUrl };
 }
 
