@@ -3,7 +3,8 @@
  * - agent↔VIM: for each host, the VIM's host state (A) and its instance list (B) until each succeeds
  *   once, then again every refresh period;
  * - agent↔server: GET /v1/instances of every registered server of a known host, reconciled by
- *   reconcileServer (reporting: the agent wins; heartbeating: the server wins; unknown instances deleted).
+ *   reconcileServer (reporting: the agent wins; heartbeating: the server wins; unknown instances deleted once audit B
+ *   of the host succeeded).
  * A slow VIM or server delays only its own pass (every call has a timeout and runs off the request path).
  */
 import type { Logger } from 'pino';

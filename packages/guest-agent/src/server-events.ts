@@ -73,7 +73,8 @@ export function planServerEvent(inventory: Inventory, event: PeerEvent, nowMs: n
       return { vim: [{ kind: 'alarm-failed', uuid: inst.uuid, hostname: inst.hostname, repairAction: event.correctiveAction }], commands: [] };
     }
     case 'vote-result': {
-      if (inventory.instance(event.uuid) === undefined) return { ...NOTHING, note: 'vote result of an unknown instance' };
+      // Forwarded even for an instance the agent does not know (yet: agent restart): the action event
+      // needs only the uuid, and the VIM may be waiting for the guest's answer (the original dropped it).
       const response = guestResponseOf(event.notificationType, event.vote);
       if (response === undefined) return { ...NOTHING, note: 'vote result with an unknown notification type' };
       return { vim: [{ kind: 'action', uuid: event.uuid, action: event.eventType, response, reason: event.reason }], commands: [] };

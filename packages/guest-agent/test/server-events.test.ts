@@ -131,6 +131,11 @@ describe('planServerEvent after an agent restart (empty inventory): learn from t
     expect(planServerEvent(inv, loss, 0).vim).toEqual([]);
   });
 
+  it('a vote result of an unknown instance is still forwarded to the VIM (it needs only the uuid)', () => {
+    const vote = server.event('vote-result', { uuid: U, notificationType: 'irrevocable', eventType: 'reboot', vote: 'complete', reason: '' });
+    expect(planServerEvent(new Inventory(), vote, 0).vim).toEqual([{ kind: 'action', uuid: U, action: 'reboot', response: 'proceed', reason: '' }]);
+  });
+
   it('audit B confirms listed learned instances and removes (and deletes on the server) unlisted ones', () => {
     const inv = new Inventory();
     const other = '44444444-4444-4444-4444-444444444444';
