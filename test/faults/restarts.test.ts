@@ -81,7 +81,8 @@ describe('daemon restarts after kill -9', () => {
     const agent = await metricsOf(`${stack.agentUrl}/metrics`);
     expect(agent.get('guest_agent_server_events_total{kind="loss",outcome="new"}')).toBe(1);
     expect(agent.get('guest_agent_server_events_total{kind="loss",outcome="duplicate"}') ?? 0).toBe(0);
-    // Not asserted here: the VIM's failed alarm. A restarted agent has an empty inventory (hosts come only
-    // from the VIM's calls), so it drops that loss as "unknown instance" (bench/README.md "Reliability").
+    // The restarted agent learns the instance from the loss itself and raises the failed alarm, once.
+    await stack.vim.waitFor((r) => isFailedAlarm(r, uuids[1]), 20_000);
+    expect(stack.vim.records.filter((r) => isFailedAlarm(r)).map((r) => (r.json as { uuid: string }).uuid)).toEqual([uuids[1]]);
   }, 120_000);
 });
