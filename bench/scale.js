@@ -3,13 +3,13 @@
 // window: challenge-interval jitter as the guests see it, challenge→response time from the server's
 // histogram, server CPU % (utime+stime over the window) and RSS, and false losses (loss events at the agent
 // plus the server's loss counter; every guest answers, so any loss is false).
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFakeAgent } from './lib/fake-agent.js';
 import {
-  CPUS, SERVER_BIN, cpuMs, freePort, histogramQuantile, log, rssMb, scrape, sleep, spawnNode, stopChild, waitHealthy, waitUntil,
+  CPUS, SERVER_BIN, SHIPPED_NODE_ARGS, cpuMs, freePort, histogramQuantile, log, rssMb, scrape, sleep, spawnNode, stopChild, waitHealthy, waitUntil,
 } from './lib/util.js';
 
 const GUESTS_CHILD = fileURLToPath(new URL('./guests-child.js', import.meta.url));
@@ -81,14 +81,6 @@ export async function runScalePoint({ guests, intervalMs, seconds, warmupMs = 3_
     rmSync(dir, { recursive: true, force: true });
   }
 }
-
-/**
- * The Node flags guest-server ships with: those of its #! line (packages/guest-server/src/bin.ts), which the
- * installed wrapper also uses. With the default 16 MB semi-space, 2000 guests' live per-instance state (~3 MB,
- * each state lives one interval) is copied by a 6–8 ms scavenge about twice a second, so ~1 % of challenges
- * go out late by that much; --max-semi-space-size=64 makes those pauses ~4× rarer (README "Performance").
- */
-export const SHIPPED_NODE_ARGS = readFileSync(SERVER_BIN, 'utf8').split('\n')[0].replace(/^#!\/usr\/bin\/env -S node\s*/, '').split(/\s+/).filter((a) => a.startsWith('--'));
 
 export async function runScale({ quick }) {
   const sizes = [100, 1000, 2000, 5000];
