@@ -66,7 +66,7 @@ export async function handleVimCommand(deps: VimCommandDeps, req: VimRequest): P
   }
   const uri = parseVimUri(req.url);
   if (uri === undefined) return none('other', fail(403, 'no buffer', GuestAgentErrorCode.FORBIDDEN, 'no /v1/hosts/ or /v1/instances/ in the URI'));
-  if (!METHODS.has(req.method)) return none('other', fail(501, 'unsupported http command', GuestAgentErrorCode.METHOD_NOT_IMPLEMENTED, `method ${req.method} not implemented`));
+  if (!METHODS.has(req.method)) return none('other', fail(501, 'unsupported http command', GuestAgentErrorCode.METHOD_NOT_IMPLEMENTED, `method ${req.method} is not one of GET, POST, PUT, DELETE, PATCH`));
   return uri.level === 'host' ? handleHost(deps.inventory, req, uri.uuid, uri.command) : handleInstance(deps, req, uri.uuid, uri.command);
 }
 
