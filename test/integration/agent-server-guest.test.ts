@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { SimulatedGuest } from '@guesthb/guest-client';
 import { FakeVim, type VimRecord } from '../../packages/guest-agent/test/helpers/fake-vim.js';
-import { freePort, startAgentProcess, startServerProcess, vimCall, type Daemon } from './helpers/processes.js';
+import { freePort } from '../helpers/daemon.js';
+import { startAgentProcess, startServerProcess, vimCall, type ExitCodeDaemon as Daemon } from './helpers/processes.js';
 
 const HOST_UUID = '11111111-1111-1111-1111-111111111111';
 const UUID = '4a7c0f3e-8d2b-4c61-9e5a-0b1c2d3e4f50';
