@@ -8,7 +8,8 @@
 import { request } from 'node:http';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { SimulatedGuest } from '@guesthb/guest-client';
-import { HOST_UUID, HOSTNAME, Stack, isFailedAlarm, isHeartbeatEnabled, isVimEvent, metricsOf, uuidOf, waitFor, type VimRecord } from './helpers/stack.js';
+import { HOST_UUID, HOSTNAME, Stack, isFailedAlarm, isHeartbeatEnabled, isVimEvent, metricsOf, uuidOf, type VimRecord } from './helpers/stack.js';
+import { waitFor } from '../helpers/wait.js';
 
 const INTERVAL_MS = 400;
 const GUESTS = 4;

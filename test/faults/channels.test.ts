@@ -5,7 +5,8 @@
  */
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { SimulatedGuest, startSimulatedGuests } from '@guesthb/guest-client';
-import { Stack, isFailedAlarm, isHeartbeatEnabled, uuidOf, uuidOfRecord, waitFor } from './helpers/stack.js';
+import { Stack, isFailedAlarm, isHeartbeatEnabled, uuidOf, uuidOfRecord } from './helpers/stack.js';
+import { waitFor } from '../helpers/wait.js';
 
 describe('channel faults', () => {
   it('a socket deleted and re-created (QEMU restart): reconnect, heartbeating resumes, no loss', async () => {

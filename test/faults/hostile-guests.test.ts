@@ -7,7 +7,8 @@
  */
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { RawGuest, intervalsOf } from './helpers/raw-guest.js';
-import { Stack, rssKb, uuidOf, waitFor } from './helpers/stack.js';
+import { Stack, rssKb, uuidOf } from './helpers/stack.js';
+import { waitFor } from '../helpers/wait.js';
 
 const INTERVAL_MS = 400;
 

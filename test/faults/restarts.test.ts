@@ -6,7 +6,8 @@
  */
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { SimulatedGuest } from '@guesthb/guest-client';
-import { Stack, isFailedAlarm, isHeartbeatEnabled, metricsOf, uuidOf, waitFor } from './helpers/stack.js';
+import { Stack, isFailedAlarm, isHeartbeatEnabled, metricsOf, uuidOf } from './helpers/stack.js';
+import { waitFor } from '../helpers/wait.js';
 
 const INTERVAL_MS = 400;
 

@@ -7,7 +7,8 @@
  */
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { SimulatedGuest } from '@guesthb/guest-client';
-import { Stack, isVimEvent, metricsOf, uuidOf, uuidOfRecord, waitFor, type VimRecord } from './helpers/stack.js';
+import { Stack, isVimEvent, metricsOf, uuidOf, uuidOfRecord, type VimRecord } from './helpers/stack.js';
+import { waitFor } from '../helpers/wait.js';
 
 const OUTAGE_MS = Number(process.env['GUESTHB_FAULT_VIM_OUTAGE_MS'] ?? '8000');
 

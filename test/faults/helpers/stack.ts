@@ -2,21 +2,15 @@
  * The fault-injection stack: guest-agent and guest-server as real processes (their dist/bin.js) on free
  * loopback ports with temp INI configs, the test VIM listener (the guest-agent's FakeVim, with the real
  * VIM's no-reply quirk), and helpers to provision instances, read metrics and RSS, and kill -9 a daemon.
- * Every process, server and temp dir is registered for cleanup with onTestFinished.
+ * Every process, server and temp dir is registered for cleanup with onTestFinished. The processes themselves
+ * (bin paths, free ports, output capture, kill -9) are test/helpers/daemon.ts.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
 import { FakeVim, type VimRecord } from '../../../packages/guest-agent/test/helpers/fake-vim.js';
-
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const AGENT_BIN = join(REPO, 'packages/guest-agent/dist/bin.js');
-const SERVER_BIN = join(REPO, 'packages/guest-server/dist/bin.js');
+import { AGENT_BIN, Daemon, SERVER_BIN, freePort } from '../../helpers/daemon.js';
 
 export const HOSTNAME = 'compute-0';
 export const HOST_UUID = '11111111-1111-4111-8111-111111111111';
@@ -24,82 +18,6 @@ export const HOST_UUID = '11111111-1111-4111-8111-111111111111';
 /** A uuid per index: 36 characters, unique, stable across runs. */
 export function uuidOf(i: number): string {
   return `4a7c0f3e-8d2b-4c61-9e5a-${i.toString(16).padStart(12, '0')}`;
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((done) => server.close(() => done()));
-  return port;
-}
-
-/** Polls until `check` holds; rejects naming `what` after timeoutMs (never a fixed sleep as the assertion). */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string, report?: () => string): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${report === undefined ? '' : `\n${report()}`}`);
-    await new Promise((tick) => setTimeout(tick, 25));
-  }
-}
-
-/** One daemon process; its output is kept (last 30 kB) for failure messages. */
-export class Proc {
-  readonly name: string;
-  readonly healthUrl: string;
-  output = '';
-  readonly #child: ChildProcess;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-
-  constructor(name: string, bin: string, args: readonly string[], healthUrl: string) {
-    this.name = name;
-    this.healthUrl = healthUrl;
-    this.#child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const keep = (chunk: Buffer): void => {
-      this.output = (this.output + chunk.toString()).slice(-30_000);
-    };
-    this.#child.stdout?.on('data', keep);
-    this.#child.stderr?.on('data', keep);
-    this.exited = new Promise((done) => this.#child.once('exit', (code, signal) => done({ code, signal })));
-  }
-
-  get pid(): number {
-    return this.#child.pid ?? -1;
-  }
-
-  get running(): boolean {
-    return this.#child.exitCode === null && this.#child.signalCode === null;
-  }
-
-  async waitHealthy(timeoutMs = 15_000): Promise<void> {
-    await waitFor(async () => {
-      if (!this.running) throw new Error(`${this.name} exited:\n${this.output}`);
-      try {
-        const res = await fetch(this.healthUrl, { signal: AbortSignal.timeout(1_000) });
-        await res.arrayBuffer();
-        return res.ok;
-      } catch {
-        return false;
-      }
-    }, timeoutMs, `${this.name} /healthz`);
-  }
-
-  /** kill -9: no shutdown code runs. */
-  async kill9(): Promise<void> {
-    if (!this.running) return;
-    this.#child.kill('SIGKILL');
-    await this.exited;
-  }
-
-  async stop(): Promise<void> {
-    if (!this.running) return;
-    this.#child.kill('SIGTERM');
-    const timer = setTimeout(() => this.#child.kill('SIGKILL'), 5_000);
-    await this.exited;
-    clearTimeout(timer);
-  }
 }
 
 export interface StackOptions {
@@ -116,8 +34,8 @@ export class Stack {
   readonly vim: FakeVim;
   readonly ports: { readonly rx: number; readonly vim: number; readonly server: number };
   readonly #options: StackOptions;
-  agent: Proc | undefined;
-  server: Proc | undefined;
+  agent: Daemon | undefined;
+  server: Daemon | undefined;
 
   private constructor(dir: string, vim: FakeVim, ports: Stack['ports'], options: StackOptions) {
     this.dir = dir;
@@ -151,21 +69,21 @@ export class Stack {
     return `http://127.0.0.1:${this.ports.server}`;
   }
 
-  async startAgent(): Promise<Proc> {
+  async startAgent(): Promise<Daemon> {
     const config = join(this.dir, 'agent.ini');
     await writeFile(config, `[agent]\nrx_host = 127.0.0.1\nvim_cmd_host = 127.0.0.1\naudit_period_secs = ${this.#options.auditSecs ?? 2}\n`);
     const args = ['--config', config, '--port', String(this.ports.rx), '--vim-cmd-port', String(this.ports.vim), '--vim-event-url', this.vim.url, '--log-level', 'info'];
-    this.agent = new Proc('guest-agent', AGENT_BIN, args, `${this.agentUrl}/healthz`);
+    this.agent = new Daemon('guest-agent', AGENT_BIN, args, `${this.agentUrl}/healthz`);
     await this.agent.waitHealthy();
     return this.agent;
   }
 
-  async startServer(): Promise<Proc> {
+  async startServer(): Promise<Daemon> {
     const config = join(this.dir, 'server.ini');
     const ini = `[client]\nbind_address = 127.0.0.1\nhbs_failure_threshold = ${this.#options.failureThreshold ?? 1}\nhbs_pulse_period = 100\nadvertise_url = ${this.serverUrl}\nsearch_audit_secs = 5\n`;
     await writeFile(config, ini);
     const args = ['--config', config, '--channel-dir', this.channelDir, '--agent-url', this.agentUrl, '--port', String(this.ports.server), '--hostname', HOSTNAME, '--log-level', 'info'];
-    this.server = new Proc('guest-server', SERVER_BIN, args, `${this.serverUrl}/healthz`);
+    this.server = new Daemon('guest-server', SERVER_BIN, args, `${this.serverUrl}/healthz`);
     await this.server.waitHealthy();
     return this.server;
   }
