@@ -13,11 +13,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { InstanceQueryReply } from '@guesthb/protocol';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { freePort, missingDaemons, startGuestAgent, startGuestServer, type Daemon } from './helpers/daemons.js';
+import { freePort, missingDaemons, type Daemon } from '../helpers/daemon.js';
+import { startGuestAgent, startGuestServer } from './helpers/daemons.js';
 import { buildGuestImage, missingPrerequisites } from './helpers/guest-image.js';
 import { QemuVm } from './helpers/qemu.js';
 import { VimClient, VimListener } from './helpers/vim-listener.js';
-import { waitFor, waitForValue } from './helpers/wait.js';
+import { waitFor, waitForValue } from '../helpers/wait.js';
 
 const HOSTNAME = 'compute-0';
 const INTERVAL_MS = 1000;

@@ -13,7 +13,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { buildGuestImage, missingPrerequisites } from './helpers/guest-image.js';
 import { HostPeer, isActionResponse, isInit, isResponse } from './helpers/host-peer.js';
 import { QemuVm } from './helpers/qemu.js';
-import { waitFor } from './helpers/wait.js';
+import { waitFor } from '../helpers/wait.js';
 
 const BOOT_TIMEOUT_MS = 45_000;
 

@@ -6,7 +6,7 @@ import { createConnection, type Socket } from 'node:net';
 import {
   GUEST_TO_HOST_TYPES, WireDecoder, encodeMessage, type WireBody, type WireMessage,
 } from '@guesthb/protocol';
-import { waitForValue } from './wait.js';
+import { waitForValue } from '../../helpers/wait.js';
 
 export interface ReceivedMessage {
   readonly message: WireMessage;

@@ -10,7 +10,7 @@ import { createConnection, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { channelFileName } from '@guesthb/protocol';
 import type { GuestImage } from './guest-image.js';
-import { waitFor } from './wait.js';
+import { waitFor } from '../../helpers/wait.js';
 
 export interface VmOptions {
   readonly dir: string;
