@@ -10,7 +10,8 @@ import { FakeServer } from './helpers/fake-server.js';
 import { FakeVim } from './helpers/fake-vim.js';
 import { rawRequest, startAgent, vectorBytes, vimLike, type VimVector } from './helpers/agent-harness.js';
 
-const VECTORS_PATH = fileURLToPath(new URL('../../../../shared/spec/vectors/vim-requests.jsonl', import.meta.url));
+// A copy of shared/spec/vectors/vim-requests.jsonl, so the test runs in a clone without shared/ beside it.
+const VECTORS_PATH = fileURLToPath(new URL('./fixtures/vim-requests.jsonl', import.meta.url));
 const VECTORS = readFileSync(VECTORS_PATH, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as VimVector);
 
 const H0 = '11111111-1111-1111-1111-111111111111';
