@@ -1,29 +1,31 @@
 /**
- * The guest-server as one object: discovery, instance sessions, the outbox toward the agent and the
- * command API, wired from injected dependencies (clock, random, connector, watcher, dispatcher) so tests
- * run it in-process. main.ts builds the real ones (STYLE.md R14).
+ * The guest-server as one object: it wires the instance table (instance-table.ts), channel discovery
+ * (channel-discovery.ts), the outbox toward the agent and the command API from injected dependencies
+ * (clock, random, connector, watcher, dispatcher) so tests run it in-process, and implements the command
+ * port. main.ts builds the real ones (STYLE.md R14).
  */
-import { readFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Agent, type Dispatcher } from 'undici';
 import {
-  HEARTBEAT_START_TIMEOUT_MS, INT32_MAX, channelFileName, drawChallenge, parseChannelName, CHANNEL_ALT_PREFIX, CHANNEL_SUFFIX,
-  type ActionAccepted, type Clock, type EventType, type InstanceInfo, type InstanceQueryReply, type PeerEvent, type TimerHandle,
+  HEARTBEAT_START_TIMEOUT_MS, INT32_MAX, drawChallenge,
+  type ActionAccepted, type Clock, type EventType, type InstanceInfo, type InstanceQueryReply, type PeerEvent,
 } from '@guesthb/protocol';
 import { createAgentClient } from './agent-client.js';
 import { buildApi, type CommandPort } from './api.js';
+import { ChannelDiscovery } from './channel-discovery.js';
 import { connectUnixChannel, type ChannelConnector } from './channel-connector.js';
-import { listChannelDir, watchChannelDir as realWatchChannelDir, type ChannelDirWatcher, type WatchChannelDir } from './channel-watcher.js';
+import { watchChannelDir as realWatchChannelDir, type WatchChannelDir } from './channel-watcher.js';
 import type { GuestServerConfig } from './config.js';
 import { GuestServerError } from './errors.js';
 import type { HeartbeatPolicy } from './heartbeat-machine.js';
 import { buildInstanceInfo } from './instance-info.js';
 import { InstanceSession } from './instance-session.js';
-import { hbStateName, type Report } from './instance-state.js';
+import type { Report } from './instance-state.js';
+import { InstanceTable } from './instance-table.js';
 import { ServerMetrics } from './metrics.js';
 import { Outbox } from './outbox.js';
+import { readToken } from './token-file.js';
 
 export interface GuestServerDeps {
   readonly config: GuestServerConfig;
@@ -53,13 +55,12 @@ export class GuestServer implements CommandPort {
   readonly #deps: GuestServerDeps;
   #config: GuestServerConfig;
   readonly #log: Logger;
-  readonly #sessions = new Map<string, InstanceSession>();
+  readonly #instances: InstanceTable;
+  readonly #discovery: ChannelDiscovery;
   readonly #outbox: Outbox;
   readonly #dispatcher: Dispatcher;
   readonly #ownsDispatcher: boolean;
   #app: FastifyInstance | undefined;
-  #watcher: ChannelDirWatcher | undefined;
-  #auditTimer: TimerHandle | undefined;
   #policy: HeartbeatPolicy;
   #hostReporting = true;
   #token: string | undefined;
@@ -68,14 +69,26 @@ export class GuestServer implements CommandPort {
   #eventSeq = 0;
   #closing: Promise<void> | undefined;
   #started = false;
-  #limitLoggedAt = Number.NEGATIVE_INFINITY;
 
   constructor(deps: GuestServerDeps) {
     this.#deps = deps;
     this.#config = deps.config;
     this.#log = deps.log;
     this.bootId = deps.bootId ?? `${Math.floor(deps.random() * 2 ** 48).toString(16)}-${Math.floor(deps.wallClockMs()).toString(16)}`;
-    this.metrics = new ServerMetrics(() => this.#countByState());
+    this.#instances = new InstanceTable({
+      clock: deps.clock,
+      log: deps.log,
+      maxInstances: () => this.#config.maxInstances,
+      createSession: (uuid) => this.#createSession(uuid),
+    });
+    this.#discovery = new ChannelDiscovery({
+      config: () => this.#config,
+      clock: deps.clock,
+      log: deps.log,
+      instances: this.#instances,
+      watchChannelDir: deps.watchChannelDir ?? realWatchChannelDir,
+    });
+    this.metrics = new ServerMetrics(() => this.#instances.countByState());
     this.#ownsDispatcher = deps.dispatcher === undefined;
     this.#dispatcher = deps.dispatcher ?? new Agent({ keepAliveTimeout: 10_000, connections: 4 });
     this.#outbox = new Outbox({
@@ -105,7 +118,7 @@ export class GuestServer implements CommandPort {
   }
 
   session(uuid: string): InstanceSession | undefined {
-    return this.#sessions.get(uuid);
+    return this.#instances.get(uuid);
   }
 
   async start(): Promise<void> {
@@ -121,20 +134,11 @@ export class GuestServer implements CommandPort {
     // The first event after start is server-ready (registration).
     this.#pushEvent({ kind: 'server-ready', url: this.#url, bootId: this.bootId });
     this.#outbox.start();
-    const watch = this.#deps.watchChannelDir ?? realWatchChannelDir;
-    try {
-      this.#watcher = await watch(c.channelDir, {
-        onAdded: (path) => this.#onChannelAdded(path),
-        onRemoved: (path) => this.#onChannelRemoved(path),
-      }, this.#log.child({ component: 'watcher' }));
-    } catch (err) {
-      this.#log.error({ err, channelDir: c.channelDir }, 'cannot watch the channel directory; relying on the search audit');
-    }
-    await this.#searchAudit();
-    this.#log.info({ url: this.#url, channelDir: c.channelDir, agentUrl: c.agentUrl, instances: this.#sessions.size, bootId: this.bootId }, 'guest-server ready');
+    await this.#discovery.start();
+    this.#log.info({ url: this.#url, channelDir: c.channelDir, agentUrl: c.agentUrl, instances: this.#instances.size, bootId: this.bootId }, 'guest-server ready');
   }
 
-  /** Idempotent: watcher → listener → sessions → outbox → dispatcher (reverse start order). */
+  /** Idempotent: discovery (audit, watcher) → listener → sessions → outbox → dispatcher (reverse start order). */
   close(): Promise<void> {
     this.#closing ??= this.#doClose();
     return this.#closing;
@@ -150,7 +154,7 @@ export class GuestServer implements CommandPort {
     this.#config = next;
     this.#log.level = next.logLevel;
     this.#policy = this.#buildPolicy();
-    this.#armAudit();
+    this.#discovery.rearm();
     this.#log.info({ heartbeat: next.heartbeat, logLevel: next.logLevel }, 'configuration reloaded');
   }
 
@@ -158,27 +162,24 @@ export class GuestServer implements CommandPort {
 
   provisionInstance(uuid: string, reporting: boolean): InstanceInfo {
     this.#assertOpen();
-    const session = this.#sessions.get(uuid) ?? this.#createSession(uuid);
+    const session = this.#instances.get(uuid) ?? this.#instances.create(uuid);
     if (session === undefined) {
       throw new GuestServerError('GS_ERR_TOO_MANY_INSTANCES', `instance table full (${this.#config.maxInstances})`);
     }
     session.provision(reporting);
-    if (session.channelPath === undefined) void this.#findChannel(uuid);
+    if (session.channelPath === undefined) void this.#discovery.findChannel(uuid);
     return buildInstanceInfo(this.#config.hostname, uuid, session.state);
   }
 
   deleteInstance(uuid: string): boolean {
-    const session = this.#sessions.get(uuid);
-    if (session === undefined) return false;
-    session.close();
-    this.#sessions.delete(uuid);
+    if (!this.#instances.delete(uuid)) return false;
     this.#log.info({ uuid }, 'instance deleted by the agent');
     return true;
   }
 
   queryInstances(): InstanceQueryReply {
     const instances: InstanceInfo[] = [];
-    for (const [uuid, session] of this.#sessions) instances.push(buildInstanceInfo(this.#config.hostname, uuid, session.state));
+    for (const session of this.#instances.values()) instances.push(buildInstanceInfo(this.#config.hostname, session.uuid, session.state));
     return { hostname: this.#config.hostname, url: this.#url, bootId: this.bootId, hostReporting: this.#hostReporting ? 'enabled' : 'disabled', instances };
   }
 
@@ -190,7 +191,7 @@ export class GuestServer implements CommandPort {
 
   requestAction(uuid: string, event: EventType, notificationType: 'revocable' | 'irrevocable'): ActionAccepted | undefined {
     this.#assertOpen();
-    const session = this.#sessions.get(uuid);
+    const session = this.#instances.get(uuid);
     if (session === undefined) return undefined;
     const outcome = session.requestAction(event, notificationType);
     return { uuid, event, notificationType, timeoutMs: outcome.timeoutMs };
@@ -212,7 +213,7 @@ export class GuestServer implements CommandPort {
   health(): { readonly ok: boolean; readonly detail: Record<string, unknown> } {
     return {
       ok: this.#started && this.#closing === undefined,
-      detail: { instances: this.#sessions.size, outboxDepth: this.#outbox.depth, agentFailedAttempts: this.#outbox.failedAttempts, bootId: this.bootId },
+      detail: { instances: this.#instances.size, outboxDepth: this.#outbox.depth, agentFailedAttempts: this.#outbox.failedAttempts, bootId: this.bootId },
     };
   }
 
@@ -220,99 +221,11 @@ export class GuestServer implements CommandPort {
     return { contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() };
   }
 
-  // ---- discovery ----
-
-  #onChannelAdded(path: string): void {
-    const parsed = parseChannelName(basename(path));
-    if (parsed === undefined || this.#closing !== undefined) return;   // other names are ignored (daemons §1.1)
-    const existing = this.#sessions.get(parsed.uuid);
-    const link = existing?.state.link.kind;
-    if (existing !== undefined && (link === 'connected' || link === 'connecting')) {
-      // Already on it (start-up scan and watcher overlap). A second file for the same uuid (the other name
-      // pattern) does not take over a live channel; it is used if the current one goes away.
-      if (existing.channelPath === path || existing.channelPath !== undefined) return;
-    }
-    const session = existing ?? this.#createSession(parsed.uuid);
-    if (session === undefined) return;
-    // Connect to the file actually found, whichever pattern (daemons §9 item 1).
-    session.channelFound(path);
-  }
-
-  #onChannelRemoved(path: string): void {
-    const parsed = parseChannelName(basename(path));
-    if (parsed === undefined) return;
-    const session = this.#sessions.get(parsed.uuid);
-    if (session === undefined) return;
-    session.channelRemoved(path);
-    this.#forgetIfOrphan(session);
-    // A file of the other name pattern may still be there for this uuid: use it at once.
-    void this.#findChannel(parsed.uuid);
-  }
-
-  /** A record the agent never provisioned goes with its channel; a provisioned one waits for it to return. */
-  #forgetIfOrphan(session: InstanceSession): void {
-    if (session.provisioned || session.channelPath !== undefined) return;
-    session.close();
-    this.#sessions.delete(session.uuid);
-    this.#log.info({ uuid: session.uuid }, 'channel gone; instance forgotten');
-  }
-
-  async #findChannel(uuid: string): Promise<void> {
-    const dir = this.#config.channelDir;
-    const paths = await listChannelDir(dir).catch(() => [] as string[]);
-    for (const name of [channelFileName(uuid), `${CHANNEL_ALT_PREFIX}${uuid}${CHANNEL_SUFFIX}`]) {
-      const path = join(dir, name);
-      if (paths.includes(path)) {
-        this.#onChannelAdded(path);
-        return;
-      }
-    }
-  }
-
-  /** Start-up scan and the periodic safety net (daemons §1.1 item 3): adds what is new, removes what vanished. */
-  async #searchAudit(): Promise<void> {
-    let paths: string[];
-    try {
-      paths = await listChannelDir(this.#config.channelDir);
-    } catch (err) {
-      this.#log.warn({ err, channelDir: this.#config.channelDir }, 'search audit: cannot list the channel directory');
-      paths = [];
-    }
-    if (this.#closing !== undefined) return;
-    const present = new Set(paths);
-    for (const path of paths) this.#onChannelAdded(path);
-    for (const session of [...this.#sessions.values()]) {
-      const path = session.channelPath;
-      if (path !== undefined && !present.has(path)) {
-        session.channelRemoved(path);
-        this.#forgetIfOrphan(session);
-      }
-    }
-    this.#armAudit();
-  }
-
-  #armAudit(): void {
-    if (this.#auditTimer !== undefined) this.#deps.clock.clearTimeout(this.#auditTimer);
-    this.#auditTimer = undefined;
-    if (this.#closing !== undefined || !this.#started) return;
-    this.#auditTimer = this.#deps.clock.setTimeout(() => {
-      this.#auditTimer = undefined;
-      void this.#searchAudit();
-    }, this.#config.searchAuditSecs * 1000);
-  }
-
   // ---- sessions and events ----
 
-  #createSession(uuid: string): InstanceSession | undefined {
-    if (this.#sessions.size >= this.#config.maxInstances) {
-      const now = this.#deps.clock.now();
-      if (now - this.#limitLoggedAt > 60_000) {
-        this.#limitLoggedAt = now;
-        this.#log.error({ uuid, maxInstances: this.#config.maxInstances }, 'instance table full; instance ignored');
-      }
-      return undefined;
-    }
-    const session = new InstanceSession({
+  /** The table's session factory: a session reads the current policy and reports through the outbox. */
+  #createSession(uuid: string): InstanceSession {
+    return new InstanceSession({
       uuid,
       clock: this.#deps.clock,
       log: this.#log.child({ component: 'instance', uuid }),
@@ -320,10 +233,8 @@ export class GuestServer implements CommandPort {
       connect: this.#deps.connect ?? connectUnixChannel,
       metrics: this.metrics,
       onReport: (s, report) => this.#onReport(s, report),
-      onGone: (s) => this.#forgetIfOrphan(s),
+      onGone: (s) => this.#instances.forgetIfOrphan(s),
     });
-    this.#sessions.set(uuid, session);
-    return session;
   }
 
   #onReport(session: InstanceSession, report: Report): void {
@@ -366,25 +277,14 @@ export class GuestServer implements CommandPort {
     };
   }
 
-  #countByState(): Map<string, number> {
-    const counts = new Map<string, number>([['disconnected', 0], ['server_waiting_init', 0], ['server_waiting_response', 0], ['server_waiting_challenge', 0]]);
-    for (const session of this.#sessions.values()) {
-      const name = hbStateName(session.state);
-      counts.set(name, (counts.get(name) ?? 0) + 1);
-    }
-    return counts;
-  }
-
   #assertOpen(): void {
     if (this.#closing !== undefined) throw new GuestServerError('GS_ERR_CLOSING', 'guest-server is shutting down');
   }
 
   async #doClose(): Promise<void> {
-    if (this.#auditTimer !== undefined) this.#deps.clock.clearTimeout(this.#auditTimer);
-    this.#auditTimer = undefined;
-    await this.#watcher?.close().catch((err: unknown) => this.#log.warn({ err }, 'watcher close failed'));
+    await this.#discovery.close();
     await this.#app?.close();
-    for (const session of this.#sessions.values()) session.close();
+    this.#instances.closeAll();
     // Events already queued (a loss just detected) get a short chance to reach a reachable agent.
     await this.#outbox.drain(SHUTDOWN_DRAIN_MS);
     await this.#outbox.close();
@@ -394,19 +294,6 @@ export class GuestServer implements CommandPort {
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-
-async function readToken(file: string | undefined): Promise<string | undefined> {
-  if (file === undefined) return undefined;
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new GuestServerError('GS_ERR_TOKEN_FILE', `cannot read token_file ${file}: ${(err as Error).message}`, { cause: err });
-  }
-  const token = text.trim();
-  if (token === '') throw new GuestServerError('GS_ERR_TOKEN_FILE', `token_file ${file} is empty`);
-  return token;
-}
 
 /** The library entry: a configured, not yet started server. */
 export function createGuestServer(deps: GuestServerDeps): GuestServer {
