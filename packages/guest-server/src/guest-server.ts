@@ -49,6 +49,9 @@ export const MAX_INTERVAL_MS = 3_600_000;
 export const AGENT_TIMEOUT_MS = 5_000;
 export const SHUTDOWN_DRAIN_MS = 2_000;
 
+/** Config keys a SIGHUP does not change: they are bound to sockets, the watcher or the outbox at start. */
+const RESTART_ONLY_KEYS = ['rxPort', 'bindAddress', 'hostname', 'agentUrl', 'advertiseUrl', 'channelDir', 'outboxMaxEvents'] as const;
+
 export class GuestServer implements CommandPort {
   readonly metrics: ServerMetrics;
   readonly bootId: string;
@@ -147,11 +150,15 @@ export class GuestServer implements CommandPort {
   /** SIGHUP: thresholds, log level, token and audit period change at once; the rest needs a restart. */
   async reload(next: GuestServerConfig): Promise<void> {
     const prev = this.#config;
-    for (const key of ['rxPort', 'bindAddress', 'hostname', 'agentUrl', 'advertiseUrl', 'channelDir', 'outboxMaxEvents'] as const) {
+    // Settings bound at start keep their running values until a restart, so no part of the daemon (the
+    // search audit, say) moves to a new channel_dir while the watcher stays on the old one.
+    const applied: { -readonly [K in keyof GuestServerConfig]: GuestServerConfig[K] } = { ...next };
+    for (const key of RESTART_ONLY_KEYS) {
       if (prev[key] !== next[key]) this.#log.warn({ key, from: prev[key], to: next[key] }, 'setting changes only at restart');
+      Object.assign(applied, { [key]: prev[key] });
     }
     this.#token = await readToken(next.tokenFile);
-    this.#config = next;
+    this.#config = Object.freeze(applied);
     this.#log.level = next.logLevel;
     this.#policy = this.#buildPolicy();
     this.#discovery.rearm();

@@ -3,7 +3,7 @@ import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CHANNEL_ALT_PREFIX, CHANNEL_SUFFIX, channelFileName } from '@guesthb/protocol';
-import type { WatchChannelDir } from '../src/index.js';
+import { buildConfig, type WatchChannelDir } from '../src/index.js';
 import { UUID_A, UUID_B, startAgent, startGuest, startServer, tempDir, until, uuidOf } from './helpers/harness.js';
 
 const running = (uuid: string) => (ev: readonly { kind: string; instance?: { uuid: string } }[]): boolean =>
@@ -99,5 +99,19 @@ describe('channel discovery', () => {
     await agent.waitFor(running(UUID_A), 5000, 'running via rescan');
     await guest.close();
     await until(() => server.session(UUID_A) === undefined, 5000, 'forgotten via rescan or ENOENT');
+  });
+
+  it('a SIGHUP reload that changes channel_dir moves nothing until a restart: the audit stays on the watched dir', async () => {
+    const [dir, otherDir] = [await tempDir(), await tempDir()];
+    const agent = await startAgent();
+    const blindWatcher: WatchChannelDir = async () => ({ close: async () => undefined });
+    const ini = '[client]\nbind_address = 127.0.0.1\nhbs_pulse_period = 50\nsearch_audit_secs = 1\n';
+    const server = await startServer({ dir, agentUrl: agent.url, ini: 'search_audit_secs = 1\n', watchChannelDir: blindWatcher });
+    await server.reload(buildConfig({ iniText: ini, cli: { channelDir: otherDir, agentUrl: agent.url, port: 0, hostname: 'compute-0' }, osHostname: 'unused' }));
+    // Both exist before the next audit pass: the pass that finds A would find B too if it listed otherDir.
+    await startGuest(otherDir, UUID_B);
+    await startGuest(dir, UUID_A);
+    await agent.waitFor(running(UUID_A), 5000, 'running via rescan of the original dir');
+    expect(server.session(UUID_B)).toBeUndefined();
   });
 });
