@@ -1,35 +1,10 @@
 /** Config and command line (issue 4 item 6): defaults, overrides, strict validation naming the key. */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseAgentArgs, parseAgentConfig } from '../src/index.js';
 
-const SHIPPED = `; guest.ini as StarlingX ships it (daemons §7.1)
-[agent]
-rx_port = 2401
-vim_cmd_port = 2410
-hbs_failure_threshold = 1
-
-[client]
-rx_port = 2411
-hbs_failure_threshold = 1
-hbs_pulse_period = 400
-
-[timeouts]
-start_delay = 1
-
-[debug]
-debug_timer = 0
-debug_json = 0
-debug_fsm = 0
-debug_http = 0
-debug_alive = 0
-debug_msg = 0
-debug_state = 0
-debug_work = 0
-debug_level = 0
-debug_all = 0
-flush = 1
-flush_thld = 5
-`;
+/** The original guest.ini (test/fixtures/stx-guest.ini): [client] belongs to guest-server. */
+const SHIPPED = readFileSync(new URL('../../../test/fixtures/stx-guest.ini', import.meta.url), 'utf8');
 
 describe('parseAgentConfig', () => {
   it('reads the shipped guest.ini, ignoring [client] and the dead keys, with the documented defaults', () => {

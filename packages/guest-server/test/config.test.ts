@@ -1,37 +1,11 @@
 /** Config: guest.ini keys (daemons §7.1), new [client] keys, CLI overrides, exit-code-2 errors naming the key. */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { hasErrorCode } from '@guesthb/protocol';
 import { buildConfig, parseCliArgs, type CliOptions } from '../src/index.js';
 
-const SHIPPED = `
-[agent]
-rx_port = 2401
-vim_cmd_port = 2410
-hbs_failure_threshold = 1
-some_future_agent_key = x
-
-[client]
-rx_port = 2411
-hbs_failure_threshold = 1
-hbs_pulse_period = 400
-
-[timeouts]
-start_delay = 1
-
-[debug]
-debug_timer = 0
-debug_json = 0
-debug_fsm = 0
-debug_http = 0
-debug_alive = 0
-debug_msg = 0
-debug_state = 0
-debug_work = 0
-debug_level = 0
-debug_all = 0
-flush = 1
-flush_thld = 5
-`;
+/** The original guest.ini (test/fixtures/stx-guest.ini), plus a key of the agent's section this daemon must ignore. */
+const SHIPPED = readFileSync(new URL('../../../test/fixtures/stx-guest.ini', import.meta.url), 'utf8') + '\n[agent]\nsome_future_agent_key = x\n';
 
 function build(iniText: string | undefined, cli: CliOptions = {}): ReturnType<typeof buildConfig> {
   return buildConfig({ iniText, cli, osHostname: 'os-host' });
