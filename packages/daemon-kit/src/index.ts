@@ -13,3 +13,4 @@ export { createRootLogger } from './logger.js';
 export {
   GuestIniDebugSection, GuestIniTimeoutsSection, iniSchemaError, logLevelFromDebug, type GuestIniDebug,
 } from './guest-ini.js';
+export { readTokenFile, type TokenFileResult } from './token-file.js';

@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import {
   ConfigError, GuestIniDebugSection, GuestIniTimeoutsSection, iniInt, iniSchemaError, iniString, iniUrl, LOG_LEVELS,
-  logLevelFromDebug, parseIni, type LogLevel,
+  logLevelFromDebug, parseIni, readTokenFile, type LogLevel,
 } from '@guesthb/daemon-kit';
 import { AGENT_RX_PORT, AGENT_VIM_CMD_PORT, AUDIT_PERIOD_SECS, VIM_EVENT_PORT } from '@guesthb/protocol';
 
@@ -147,16 +147,10 @@ export async function loadAgentConfig(args: CliArgs): Promise<AgentConfig> {
   return parseAgentConfig(text, args.configPath, args.overrides);
 }
 
-/** Reads the bearer token (first line, trimmed); an empty file is an error on [agent] token_file. */
+/** Reads the bearer token (first line, trimmed); an unreadable or empty file is an error on [agent] token_file. */
 export async function readToken(tokenFile: string | undefined): Promise<string | undefined> {
   if (tokenFile === undefined) return undefined;
-  let text: string;
-  try {
-    text = await readFile(tokenFile, 'utf8');
-  } catch (err) {
-    throw new ConfigError('[agent] token_file', `cannot read ${tokenFile}: ${(err as Error).message}`, { cause: err });
-  }
-  const token = text.split(/\r?\n/)[0]?.trim() ?? '';
-  if (token === '') throw new ConfigError('[agent] token_file', `${tokenFile} is empty`);
-  return token;
+  const result = await readTokenFile(tokenFile);
+  if (!result.ok) throw new ConfigError('[agent] token_file', result.reason, { cause: result.cause });
+  return result.token;
 }
