@@ -2,9 +2,10 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { ManualClock, type InstanceQueryReply } from '@guesthb/protocol';
 import { Inventory, reconcileServer } from '../src/index.js';
-import { startAgent } from './helpers/agent-harness.js';
 import { FakeServer } from './helpers/fake-server.js';
+import { startAgent } from './helpers/agent-harness.js';
 import { FakeVim } from './helpers/fake-vim.js';
+import { startHostFixture, type HostFixture } from './helpers/host-fixture.js';
 
 const H = '11111111-1111-1111-1111-111111111111';
 const A = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
@@ -96,20 +97,11 @@ describe('reconcileServer', () => {
 });
 
 describe('audit passes', () => {
-  async function setUp(): Promise<{ vim: FakeVim; server: FakeServer; clock: ManualClock; handle: Awaited<ReturnType<typeof startAgent>> }> {
-    const vim = new FakeVim({
-      hosts: new Map([['compute-0', { uuid: H, state: 'enabled' }]]),
-      hostInstances: new Map([[H, [{ uuid: A, hostname: 'compute-0', state: 'enabled' }, { uuid: B, hostname: 'compute-0', state: 'disabled' }]]]),
-    });
-    await vim.start();
-    onTestFinished(() => vim.close());
-    const server = new FakeServer('compute-0');
-    await server.start();
-    onTestFinished(() => server.close());
+  async function setUp(): Promise<HostFixture & { clock: ManualClock }> {
     const clock = new ManualClock(0);
-    const handle = await startAgent({ vimEventUrl: vim.url, clock, deps: { vimRefreshMs: 60_000 } });
-    await server.post(handle.rxUrl, [server.ready()]);
-    return { vim, server, clock, handle };
+    const fixture = await startHostFixture(H, [[A, 'enabled'], [B, 'disabled']], { clock, deps: { vimRefreshMs: 60_000 } });
+    await fixture.server.post(fixture.handle.rxUrl, [fixture.server.ready()]);
+    return { ...fixture, clock };
   }
 
   it('agent↔VIM: queries host state and instances until they succeed, then only after the refresh period', async () => {

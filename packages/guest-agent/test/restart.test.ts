@@ -3,10 +3,9 @@
  * agent learns its hosts from H5's body and from the servers' events, and its VIM audit (A, B) then
  * rebuilds the inventory. Real listeners on port 0, ManualClock for the audits.
  */
-import { describe, expect, it, onTestFinished } from 'vitest';
-import { startAgent, rawRequest, vimLike } from './helpers/agent-harness.js';
-import { FakeServer } from './helpers/fake-server.js';
-import { FakeVim } from './helpers/fake-vim.js';
+import { describe, expect, it } from 'vitest';
+import { rawRequest, vimLike } from './helpers/agent-harness.js';
+import { startHostFixture, type HostFixture } from './helpers/host-fixture.js';
 import { VIM_BODY_LIMIT_BYTES } from '../src/vim-app.js';
 
 const H = '11111111-1111-1111-1111-111111111111';
@@ -14,18 +13,8 @@ const A = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
 const B = 'bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb';
 const C = 'cccccccc-cccc-cccc-cccc-cccccccccccc';
 
-async function setUp(): Promise<{ vim: FakeVim; server: FakeServer; handle: Awaited<ReturnType<typeof startAgent>> }> {
-  const vim = new FakeVim({
-    hosts: new Map([['compute-0', { uuid: H, state: 'enabled' }]]),
-    hostInstances: new Map([[H, [{ uuid: A, hostname: 'compute-0', state: 'enabled' }, { uuid: B, hostname: 'compute-0', state: 'disabled' }]]]),
-  });
-  await vim.start();
-  onTestFinished(() => vim.close());
-  const server = new FakeServer('compute-0');
-  await server.start();
-  onTestFinished(() => server.close());
-  const handle = await startAgent({ vimEventUrl: vim.url });
-  return { vim, server, handle };
+function setUp(): Promise<HostFixture> {
+  return startHostFixture(H, [[A, 'enabled'], [B, 'disabled']]);
 }
 
 const h5 = (body: string | undefined): string => vimLike('GET', `/v1/hosts/${H}/disable`, body);

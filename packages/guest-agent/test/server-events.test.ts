@@ -1,6 +1,6 @@
 /** Server events (daemons §3.7): pure planning rules, then idempotency and routing over the real rx listener. */
 import { describe, expect, it, onTestFinished } from 'vitest';
-import type { PeerEvent } from '@guesthb/protocol';
+import type { ManualClock, PeerEvent } from '@guesthb/protocol';
 import { guestResponseOf, Inventory, planServerEvent } from '../src/index.js';
 import { startAgent } from './helpers/agent-harness.js';
 import { FakeServer } from './helpers/fake-server.js';
@@ -237,7 +237,7 @@ describe('VIM outage', () => {
     await expect.poll(metrics).toContain('guest_agent_vim_events_total{kind="service",outcome="retry"} 1');
     expect(agent.outbox.size).toBe(2);
     await vim.up();
-    (clock as { advance(ms: number): void }).advance(500); // first retry after 500 ms (random 0.5: no jitter offset)
+    (clock as ManualClock).advance(500); // first retry after 500 ms (random 0.5: no jitter offset)
     await agent.whenIdle();
     expect(vim.events('service').map((r) => (r.json as { 'event-data': { services: { status: string }[] } })['event-data'].services[0]?.status)).toEqual(['enabled', 'disabled']);
   });

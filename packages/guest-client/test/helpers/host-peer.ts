@@ -8,6 +8,9 @@ import {
   GUEST_TO_HOST_TYPES, WireDecoder, encodeMessage, type WireBody, type WireMessage,
 } from '@guesthb/protocol';
 
+/** A message body without its sequence, kept per message type (Omit over the union would keep only shared keys). */
+type Unsequenced = WireBody extends infer B ? (B extends WireBody ? Omit<B, 'sequence'> : never) : never;
+
 export class HostPeer {
   readonly messages: WireMessage[] = [];
   readonly rejected: string[] = [];
@@ -42,7 +45,7 @@ export class HostPeer {
   }
 
   /** Sends a host message with the host's own sequence. */
-  send(body: Omit<WireBody, 'sequence'>): void {
+  send(body: Unsequenced): void {
     this.#sequence++;
     this.socket.write(encodeMessage({ ...body, sequence: this.#sequence } as WireBody));
   }

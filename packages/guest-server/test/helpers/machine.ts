@@ -1,5 +1,5 @@
 /** Shared fixtures of the pure reducer tests. */
-import type { CorrectiveAction, WireMessage } from '@guesthb/protocol';
+import type { CorrectiveAction, InitMessage, WireMessage } from '@guesthb/protocol';
 import { initialInstanceState, stepInstance, type HeartbeatPolicy, type InstanceEffect, type InstanceEvent, type InstanceState } from '../../src/index.js';
 
 export function policy(overrides: Partial<HeartbeatPolicy> = {}): HeartbeatPolicy {
@@ -10,7 +10,7 @@ export function policy(overrides: Partial<HeartbeatPolicy> = {}): HeartbeatPolic
   };
 }
 
-export const INIT: WireMessage = {
+export const INIT: InitMessage = {
   version: 3, revision: 1, msg_type: 'init', sequence: 1, invocation_id: 77, name: 'vm', heartbeat_interval_ms: 1000,
   vote_secs: 9, shutdown_notice_secs: 8, suspend_notice_secs: 7, resume_notice_secs: 6, restart_secs: 300, corrective_action: 'reboot',
 };
