@@ -143,8 +143,10 @@ describe('real VM end to end: QEMU guest ↔ guest-server ↔ guest-agent ↔ VI
 
     // 4. QEMU killed: EOF on the channel → heartbeating stops; the socket file left behind by SIGKILL
     //    is removed as libvirt does when it tears the domain down → the instance's channel is gone.
-    await vm.kill('SIGKILL');
+    // The time is taken before the kill: EOF → guest-server → guest-agent → VIM can finish before the
+    // child's exit event resolves kill().
     const killedAt = performance.now();
+    await vm.kill('SIGKILL');
     await withLogs(waitForValue(
       () => vim.events(uuid, 'service').find((e) => e.atMs > killedAt && e.service.status === 'disabled'),
       10_000, 'the VIM to see heartbeat status disabled after QEMU was killed',
