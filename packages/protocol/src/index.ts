@@ -9,6 +9,7 @@ export * from './wire-messages.js';
 export * from './wire-encoder.js';
 export * from './line-framer.js';
 export * from './message-parser.js';
+export * from './hot-path-parser.js';
 export * from './wire-decoder.js';
 export * from './nack.js';
 export * from './challenge.js';

@@ -7,6 +7,10 @@
 import { MAX_MESSAGE_BYTES } from './constants.js';
 
 const NEWLINE = 0x0a;
+/** The empty carry, shared: a line ends on every heartbeat, and a new empty Buffer per line is garbage. */
+const EMPTY: Buffer = Buffer.alloc(0);
+/** Decodes a line straight from the chunk (no copy into a fresh Buffer first); bad UTF-8 becomes U+FFFD as with Buffer. */
+const UTF8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** One result of framing: a complete line, or the notice that an over-long line was dropped. */
 export type FramedLine =
@@ -15,7 +19,7 @@ export type FramedLine =
 
 export class LineFramer {
   readonly maxLineBytes: number;
-  #carry: Buffer = Buffer.alloc(0);
+  #carry: Buffer = EMPTY;
   /** Bytes of the current over-long line dropped so far; -1 when not discarding. */
   #discarded = -1;
 
@@ -35,16 +39,17 @@ export class LineFramer {
     for (;;) {
       const nl = chunk.indexOf(NEWLINE, start);
       if (nl === -1) break;
-      this.#finishLine(chunk.subarray(start, nl), out);
+      // An empty line with nothing carried or being discarded (the leading `\n` of every message) is skipped.
+      if (nl > start || this.#carry.length > 0 || this.#discarded >= 0) this.#finishLine(chunk.subarray(start, nl), out);
       start = nl + 1;
     }
-    this.#keep(chunk.subarray(start), out);
+    if (start < chunk.length) this.#keep(chunk.subarray(start));
     return out;
   }
 
   /** Drops any partial line (on disconnect). */
   reset(): void {
-    this.#carry = Buffer.alloc(0);
+    this.#carry = EMPTY;
     this.#discarded = -1;
   }
 
@@ -58,22 +63,20 @@ export class LineFramer {
     if (total > this.maxLineBytes) {   // [WIRE-2]
       out.push({ kind: 'too-long', droppedBytes: total });
     } else {
-      const line = this.#carry.length === 0 ? Buffer.from(tail) : Buffer.concat([this.#carry, tail]);
-      const text = line.toString('utf8').trim();   // [WIRE-3] blanks and \r around a line are ignored
+      const text = UTF8.decode(this.#carry.length === 0 ? tail : Buffer.concat([this.#carry, tail])).trim();   // [WIRE-3] blanks and \r around a line are ignored
       if (text.length > 0) out.push({ kind: 'line', text });
     }
-    this.#carry = Buffer.alloc(0);
+    this.#carry = EMPTY;
   }
 
-  #keep(rest: Uint8Array, _out: FramedLine[]): void {
-    if (rest.length === 0) return;
+  #keep(rest: Uint8Array): void {
     if (this.#discarded >= 0) {
       this.#discarded += rest.length;
       return;
     }
     if (this.#carry.length + rest.length > this.maxLineBytes) {
       this.#discarded = this.#carry.length + rest.length;   // [WIRE-2] start discarding up to the next newline
-      this.#carry = Buffer.alloc(0);
+      this.#carry = EMPTY;
       return;
     }
     this.#carry = Buffer.concat([this.#carry, rest]);
