@@ -2,9 +2,11 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, LOG_LEVELS, type LogLevel } from '@guesthb/daemon-kit';
 import { DEFAULT_GUEST_DEVICE, InstanceUuidSchema } from '@guesthb/protocol';
+import { DEFAULT_APP_API_SOCKET } from './app-api-server.js';
 
 export const USAGE = `usage:
   guest-client [--device PATH] [--name NAME] [--config FILE] [--log-level L] [--pidfile FILE]
+               [--app-socket PATH | --no-app-api]
   guest-client --listen DIR (--uuid UUID ... | --count N) [--config FILE] [--log-level L]`;
 
 export type CliOptions =
@@ -16,6 +18,8 @@ export type CliOptions =
     readonly configPath: string | undefined;
     readonly logLevel: LogLevel;
     readonly pidfile: string | undefined;
+    /** The application API socket (client §8); undefined = disabled (--no-app-api). */
+    readonly appSocket: string | undefined;
   }
   | {
     readonly mode: 'simulate';
@@ -40,6 +44,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
         device: { type: 'string' }, name: { type: 'string' }, config: { type: 'string' },
         'log-level': { type: 'string' }, pidfile: { type: 'string' }, listen: { type: 'string' },
         uuid: { type: 'string', multiple: true }, count: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        'app-socket': { type: 'string' }, 'no-app-api': { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -52,11 +57,15 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new ConfigError('--log-level', `expected one of ${LOG_LEVELS.join(', ')}`);
   if (v.listen === undefined) {
     if (v.uuid !== undefined || v.count !== undefined) throw new ConfigError('--uuid/--count', 'only with --listen');
+    if (v['no-app-api'] === true && v['app-socket'] !== undefined) throw new ConfigError('--app-socket', 'not with --no-app-api');
+    if (v['app-socket'] === '') throw new ConfigError('--app-socket', 'expected a path');
     return {
       mode: 'client', device: v.device ?? DEFAULT_GUEST_DEVICE, name: v.name, configPath: v.config,
       logLevel: logLevel as LogLevel, pidfile: v.pidfile,
+      appSocket: v['no-app-api'] === true ? undefined : (v['app-socket'] ?? DEFAULT_APP_API_SOCKET),
     };
   }
+  if (v['app-socket'] !== undefined || v['no-app-api'] !== undefined) throw new ConfigError('--app-socket', 'not with --listen');
   if (v.device !== undefined) throw new ConfigError('--device', 'not with --listen');
   const uuids = v.uuid ?? [];
   for (const uuid of uuids) {

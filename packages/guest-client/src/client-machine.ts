@@ -10,8 +10,8 @@ import {
 } from '@guesthb/protocol';
 import { challengeTimeoutMs, type ClientConfig } from './config.js';
 import {
-  ACTION_TIMEOUT_LOG, EXIT_LOG, actionDeadlineMs, cleanLogText, healthVerdict, mergeVote,
-  type PartyResult, type UnhealthyReport,
+  ACTION_TIMEOUT_LOG, EXIT_LOG, actionDeadlineMs, cleanLogText, combineHealth, healthVerdict, mergeVote,
+  type AppHealthReport, type PartyResult, type UnhealthyReport,
 } from './client-rules.js';
 
 /** One-shot delay from start to `release` (client §6, initial). */
@@ -41,6 +41,17 @@ export interface PendingAction {
   readonly result: VoteResult;
   /** The overall deadline of this action, ms. */
   readonly deadlineMs: number;
+  /** Parties (the event handler, each notified app) that have not answered yet. */
+  readonly pending: number;
+}
+
+/**
+ * The registered applications of the management API (client §8) as the session sees them when a host
+ * message arrives: how many would vote, and their health reports.
+ */
+export interface AppsSnapshot {
+  readonly voters: number;
+  readonly health: readonly AppHealthReport[];
 }
 
 export type ClientState =
@@ -82,7 +93,7 @@ type HostMessage = ChallengeMessage | InitAckMessage | ActionNotifyMessage | Nac
 export type ClientEvent = { readonly at: number } & (
   | { readonly type: 'start' | 'channel-up' | 'channel-down' | 'shutdown' }
   | { readonly type: 'timer'; readonly timer: TimerName; readonly lateMs?: number }
-  | { readonly type: 'message'; readonly message: HostMessage }
+  | { readonly type: 'message'; readonly message: HostMessage; readonly apps?: AppsSnapshot }
   | { readonly type: 'health-result'; readonly health: Health; readonly log: string }
   | { readonly type: 'health-override'; readonly override: HealthOverride | undefined }
   | { readonly type: 'vote-result'; readonly invocationId: number; readonly result: PartyResult; readonly log: string }
@@ -96,6 +107,8 @@ export type ClientEffect =
   | { readonly type: 'stop-health-check' }
   | { readonly type: 'run-event-handler'; readonly invocationId: number; readonly eventType: EventType; readonly notificationType: NotificationType }
   | { readonly type: 'stop-event-handler' }
+  | { readonly type: 'notify-apps'; readonly invocationId: number; readonly eventType: EventType; readonly notificationType: NotificationType }
+  | { readonly type: 'stop-app-votes' }
   | { readonly type: 'state-changed'; readonly from: ClientStateKind; readonly to: ClientStateKind; readonly event: string }
   | { readonly type: 'log'; readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly msg: string; readonly fields?: Record<string, unknown> };
 
@@ -153,7 +166,7 @@ export function stepClient(policy: ClientPolicy, model: ClientModel, event: Clie
       onTimer(policy, s, event.timer, event.at);
       break;
     case 'message':
-      onMessage(policy, s, event.message, event.at);
+      onMessage(policy, s, event.message, event.at, event.apps ?? NO_APPS);
       break;
     case 'health-result':
       // Results of a run killed on leaving `enabled` may still arrive; only `enabled` takes them.
@@ -211,6 +224,7 @@ function onTimer(policy: ClientPolicy, s: Step, timer: TimerName, at: number): v
         return;
       }
       s.emit({ type: 'stop-event-handler' });
+      s.emit({ type: 'stop-app-votes' });
       const rejected = action.result === 'reject';
       sendActionResponse(s, action, rejected ? 'reject' : 'timeout', rejected ? s.memory.actionLog : ACTION_TIMEOUT_LOG);
       s.state = { ...state, action: undefined };
@@ -219,7 +233,9 @@ function onTimer(policy: ClientPolicy, s: Step, timer: TimerName, at: number): v
   }
 }
 
-function onMessage(policy: ClientPolicy, s: Step, message: HostMessage, at: number): void {
+const NO_APPS: AppsSnapshot = { voters: 0, health: [] };
+
+function onMessage(policy: ClientPolicy, s: Step, message: HostMessage, at: number, apps: AppsSnapshot): void {
   const state = s.state;
   switch (message.msg_type) {
     case 'init_ack':
@@ -235,10 +251,10 @@ function onMessage(policy: ClientPolicy, s: Step, message: HostMessage, at: numb
         return;
       }
       s.state = { ...state, lastChallengeAt: at };
-      answerChallenge(policy, s, message.heartbeat_challenge, at);
+      answerChallenge(policy, s, message.heartbeat_challenge, at, apps.health);
       return;
     case 'action_notify':
-      onActionNotify(policy, s, message);
+      onActionNotify(policy, s, message, apps.voters);
       return;
     case 'nack':
       s.emit({ type: 'log', level: 'error', msg: 'Heartbeat Nack message received', fields: { invocationId: message.invocation_id, logMsg: message.log_msg } });
@@ -246,23 +262,23 @@ function onMessage(policy: ClientPolicy, s: Step, message: HostMessage, at: numb
   }
 }
 
-function answerChallenge(policy: ClientPolicy, s: Step, challenge: number, at: number): void {
+function answerChallenge(policy: ClientPolicy, s: Step, challenge: number, at: number, apps: readonly AppHealthReport[]): void {
   const m = s.memory;
-  const health = m.override?.health ?? m.health;
-  const action = m.override?.action ?? policy.config.correctiveAction;
-  const verdict = healthVerdict(health, action, m.lastUnhealthy, at);
+  // The simulator's override replaces everything; otherwise apps and the script combine (client §5).
+  const combined = m.override ?? combineHealth({ health: m.health, log: m.healthLog }, policy.config.correctiveAction, apps);
+  const verdict = healthVerdict(combined.health, combined.action, m.lastUnhealthy, at);
   s.memory = { ...m, lastUnhealthy: verdict.report };
   s.send({
     msg_type: 'challenge_response', sequence: 0, heartbeat_response: challenge,
-    heartbeat_health: verdict.health, corrective_action: verdict.action, log_msg: m.override?.log ?? m.healthLog,
+    heartbeat_health: verdict.health, corrective_action: verdict.action, log_msg: cleanLogText(combined.log),
   });
 }
 
-function onActionNotify(policy: ClientPolicy, s: Step, message: ActionNotifyMessage): void {
+function onActionNotify(policy: ClientPolicy, s: Step, message: ActionNotifyMessage, appVoters: number): void {
   const state = s.state;
   const action: PendingAction = {
     invocationId: message.invocation_id, eventType: message.event_type, notificationType: message.notification_type, result: 'unknown',
-    deadlineMs: actionDeadlineMs(message.timeout_ms),
+    deadlineMs: actionDeadlineMs(message.timeout_ms), pending: (policy.hasEventHandler ? 1 : 0) + appVoters,
   };
   if (state.kind !== 'enabled') {
     sendActionResponse(s, action, 'complete', '');                       // client §4.2: any other state
@@ -270,17 +286,25 @@ function onActionNotify(policy: ClientPolicy, s: Step, message: ActionNotifyMess
   }
   if (state.action !== undefined) {
     // client §7.1: the old action is aborted and gets no response.
-    s.emit({ type: 'stop-event-handler' });
-    s.emit({ type: 'clear-timer', timer: 'action-deadline' });
+    abortAction(s);
   }
-  if (!policy.hasEventHandler) {
+  if (action.pending === 0) {
     s.state = { ...state, action: undefined };
     sendActionResponse(s, action, 'complete', '');                       // client §7.6: no apps, no script
     return;
   }
   s.state = { ...state, action };
-  s.emit({ type: 'run-event-handler', invocationId: action.invocationId, eventType: action.eventType, notificationType: action.notificationType });
+  const what = { invocationId: action.invocationId, eventType: action.eventType, notificationType: action.notificationType };
+  if (appVoters > 0) s.emit({ type: 'notify-apps', ...what });
+  if (policy.hasEventHandler) s.emit({ type: 'run-event-handler', ...what });
   s.emit({ type: 'set-timer', timer: 'action-deadline', delayMs: action.deadlineMs });
+}
+
+/** The action in progress is dropped: its script is killed, its app votes are forgotten (client §7.1, §6). */
+function abortAction(s: Step): void {
+  s.emit({ type: 'clear-timer', timer: 'action-deadline' });
+  s.emit({ type: 'stop-event-handler' });
+  s.emit({ type: 'stop-app-votes' });
 }
 
 function onVoteResult(s: Step, invocationId: number, result: PartyResult, log: string): void {
@@ -288,7 +312,12 @@ function onVoteResult(s: Step, invocationId: number, result: PartyResult, log: s
   if (state.kind !== 'enabled' || state.action?.invocationId !== invocationId) return;   // stale: aborted action
   const merged = mergeVote(state.action.result, s.memory.actionLog, result, log);
   s.memory = { ...s.memory, actionLog: merged.log };
-  // The handler is the only party, so its answer completes the action.
+  const pending = state.action.pending - 1;
+  if (pending > 0) {
+    s.state = { ...state, action: { ...state.action, result: merged.result, pending } };
+    return;
+  }
+  // Every party has answered (client §7.6).
   s.emit({ type: 'clear-timer', timer: 'action-deadline' });
   sendActionResponse(s, state.action, merged.result, merged.log);
   s.state = { ...state, action: undefined };
@@ -347,10 +376,7 @@ function moveTo(s: Step, next: ClientState, event: string): void {
       s.emit({ type: 'clear-timer', timer: 'challenge-timeout' });
       s.emit({ type: 'clear-timer', timer: 'health-check' });
       s.emit({ type: 'stop-health-check' });
-      if (from.action !== undefined) {
-        s.emit({ type: 'clear-timer', timer: 'action-deadline' });
-        s.emit({ type: 'stop-event-handler' });
-      }
+      if (from.action !== undefined) abortAction(s);
       break;
     case 'disabled':
       break;

@@ -52,6 +52,46 @@ export function healthVerdict(
   return { health, action, report: { action, at } };
 }
 
+/** Severity of a corrective action when several are merged: stop > reboot > log (client §5.1). */
+export function actionSeverity(action: CorrectiveAction): number {
+  switch (action) {
+    case 'stop': return 3;
+    case 'reboot': return 2;
+    case 'log': return 1;
+    case 'none':
+    case 'unknown': return 0;
+  }
+}
+
+/** One registered application's last health report. */
+export interface AppHealthReport {
+  readonly health: Health;
+  readonly action: CorrectiveAction;
+  readonly log: string;
+}
+
+/**
+ * The health, action and log_msg a challenge_response carries before repeat suppression (client §5.1–5.3):
+ * an unhealthy app makes the guest unhealthy with the most severe action among the unhealthy apps and that
+ * app's log (the first app wins a tie); if the script is unhealthy too, the configured action is merged
+ * in, and if it is strictly more severe, the script's log is used. All apps healthy (or none): the
+ * script's verdict with the configured action and the script's log.
+ */
+export function combineHealth(
+  script: { readonly health: Health; readonly log: string }, configuredAction: CorrectiveAction, apps: readonly AppHealthReport[],
+): AppHealthReport {
+  let worst: AppHealthReport | undefined;
+  for (const app of apps) {
+    if (app.health !== 'unhealthy') continue;
+    if (worst === undefined || actionSeverity(app.action) > actionSeverity(worst.action)) worst = app;
+  }
+  if (worst === undefined) return { health: script.health, action: configuredAction, log: script.log };
+  if (script.health === 'unhealthy' && actionSeverity(configuredAction) > actionSeverity(worst.action)) {
+    return { health: 'unhealthy', action: configuredAction, log: script.log };
+  }
+  return { health: 'unhealthy', action: worst.action, log: worst.log };
+}
+
 /** One party's answer to an action (the event script, or the simulator's voter). */
 export type PartyResult = 'accept' | 'reject' | 'complete' | 'error' | 'timeout';
 

@@ -4,7 +4,7 @@
  * device or socket and by every simulated guest.
  */
 import type { Logger } from 'pino';
-import type { Clock, Health, TimerHandle, WireMessage } from '@guesthb/protocol';
+import type { Clock, CorrectiveAction, Health, TimerHandle, WireMessage } from '@guesthb/protocol';
 import {
   initialClientModel, stepClient,
   type ClientEffect, type ClientEvent, type ClientModel, type ClientPolicy, type ClientStateKind, type HealthOverride, type TimerName,
@@ -34,6 +34,36 @@ export interface EventHandlerPort {
   start(notificationType: NotificationType, eventType: EventType): PortRun<{ readonly result: PartyResult; readonly log: string }>;
 }
 
+/** One registered application's health as the apps port reports it. */
+export interface AppHealthView {
+  readonly name: string;
+  readonly health: Health;
+  readonly action: CorrectiveAction;
+  readonly log: string;
+}
+
+/** The registered applications right now. */
+export interface AppsView {
+  readonly voters: number;
+  readonly health: readonly AppHealthView[];
+}
+
+/** A vote sent to the registered applications. */
+export interface AppVoteRun {
+  /** How many applications were notified (each answers `onResult` once). */
+  readonly notified: number;
+  cancel(): void;
+}
+
+/**
+ * The in-guest applications of the management API (client §8): their health for every challenge and
+ * their votes for every action. `onResult` is called once per notified app, never synchronously.
+ */
+export interface AppsPort {
+  view(): AppsView;
+  startVote(eventType: EventType, notificationType: NotificationType, onResult: (result: PartyResult, log: string) => void): AppVoteRun;
+}
+
 export interface ClientSessionDeps {
   readonly policy: ClientPolicy;
   readonly clock: Clock;
@@ -41,6 +71,8 @@ export interface ClientSessionDeps {
   readonly channel: ClientChannelPort;
   readonly healthCheck?: HealthCheckPort;
   readonly eventHandler?: EventHandlerPort;
+  /** Registered applications (the management API server); none when absent. */
+  readonly apps?: AppsPort;
   /** Fields added to every log line of this session (e.g. the instance uuid). */
   readonly logFields?: Record<string, unknown>;
   readonly onStateChange?: (from: ClientStateKind, to: ClientStateKind, event: string) => void;
@@ -55,6 +87,7 @@ export class ClientSession {
   #model: ClientModel = initialClientModel();
   #healthRun: PortRun<unknown> | undefined;
   #eventRun: PortRun<unknown> | undefined;
+  #appVote: AppVoteRun | undefined;
   #closed = false;
 
   constructor(deps: ClientSessionDeps) {
@@ -92,7 +125,8 @@ export class ClientSession {
     for (const result of this.#reader.push(chunk)) {
       if (result.ok) {
         this.#deps.onHostMessage?.(result.message);
-        this.#dispatch({ type: 'message', message: result.message });
+        const apps = this.#deps.apps?.view();
+        this.#dispatch(apps === undefined ? { type: 'message', message: result.message } : { type: 'message', message: result.message, apps });
       }
       else this.#deps.log.debug({ ...this.#deps.logFields, reason: result.reason }, 'host message dropped');
     }
@@ -118,6 +152,7 @@ export class ClientSession {
     this.#eventRun?.cancel();
     this.#healthRun = undefined;
     this.#eventRun = undefined;
+    this.#stopAppVotes();
   }
 
   #dispatch(event: DistributiveOmit<ClientEvent, 'at'>): void {
@@ -160,6 +195,12 @@ export class ClientSession {
         this.#eventRun?.cancel();
         this.#eventRun = undefined;
         return;
+      case 'notify-apps':
+        this.#startAppVote(effect.invocationId, effect.notificationType, effect.eventType);
+        return;
+      case 'stop-app-votes':
+        this.#stopAppVotes();
+        return;
       case 'state-changed':
         log.info({ ...logFields, from: effect.from, to: effect.to, event: effect.event }, 'heartbeat state change');
         this.#deps.onStateChange?.(effect.from, effect.to, effect.event);
@@ -194,6 +235,22 @@ export class ClientSession {
       this.#eventRun = undefined;
       if (answer !== undefined) this.#dispatch({ type: 'vote-result', invocationId, result: answer.result, log: answer.log });
     }, (err: unknown) => this.#deps.log.error({ ...this.#deps.logFields, err }, 'event handler failed'));
+  }
+
+  #startAppVote(invocationId: number, notificationType: NotificationType, eventType: EventType): void {
+    const port = this.#deps.apps;
+    if (port === undefined) return;
+    this.#stopAppVotes();
+    const run = port.startVote(eventType, notificationType, (result, log) => {
+      if (this.#appVote !== run) return;                                 // aborted: its answers count no more
+      this.#dispatch({ type: 'vote-result', invocationId, result, log });
+    });
+    this.#appVote = run;
+  }
+
+  #stopAppVotes(): void {
+    this.#appVote?.cancel();
+    this.#appVote = undefined;
   }
 
   #clearTimer(name: TimerName): void {

@@ -10,6 +10,8 @@ export const GuestClientErrorCode = {
   CHANNEL_FAILED: 'GC_ERR_CHANNEL_FAILED',
   /** A script is not an executable, non-empty file, so it was not run (client §7.4, §9). */
   SCRIPT_NOT_RUNNABLE: 'GC_ERR_SCRIPT_NOT_RUNNABLE',
+  /** The application API socket (client §8) could not be set up: stale path not removable, or bind/listen failed. */
+  APP_API_FAILED: 'GC_ERR_APP_API_FAILED',
   /** A simulated guest was used after close(), or started twice. */
   SIMULATOR_CLOSED: 'GC_ERR_SIMULATOR_CLOSED',
 } as const;

@@ -10,16 +10,16 @@ export {
 export {
   RELEASE_DELAY_MS, SCHEDULING_DELAY_MS, initialClientModel, stepClient,
   type ClientEffect, type ClientEvent, type ClientMemory, type ClientModel, type ClientPolicy, type ClientState,
-  type ClientStateKind, type ClientStep, type HealthOverride, type PendingAction, type TimerName,
+  type AppsSnapshot, type ClientStateKind, type ClientStep, type HealthOverride, type PendingAction, type TimerName,
 } from './client-machine.js';
 export {
   ACTION_TIMEOUT_LOG, CLIENT_LOG_CHARS, EXIT_LOG, SCRIPT_OUTPUT_BYTES, UNHEALTHY_REPEAT_SUPPRESS_MS,
-  actionDeadlineMs, cleanLogText, eventScriptResult, healthScriptResult, healthVerdict, mergeVote,
-  type HealthVerdict, type PartyResult, type UnhealthyReport,
+  actionDeadlineMs, actionSeverity, cleanLogText, combineHealth, eventScriptResult, healthScriptResult, healthVerdict, mergeVote,
+  type AppHealthReport, type HealthVerdict, type PartyResult, type UnhealthyReport,
 } from './client-rules.js';
 export {
   ClientSession,
-  type ClientChannelPort, type ClientSessionDeps, type EventHandlerPort, type HealthCheckPort, type PortRun,
+  type AppHealthView, type AppsPort, type AppsView, type AppVoteRun, type ClientChannelPort, type ClientSessionDeps, type EventHandlerPort, type HealthCheckPort, type PortRun,
 } from './client-session.js';
 export { HostMessageReader, MAX_HOST_LINE_BYTES, readHostLine, type HostMessage, type ReadResult } from './host-message-reader.js';
 export { runScript, scriptProblem, type ScriptOptions, type ScriptOutcome, type ScriptRun } from './script-runner.js';
@@ -32,3 +32,17 @@ export {
   SimulatedGuest, createSimulatedGuest, startSimulatedGuests,
   type SimulatedFaults, type SimulatedGuestEvent, type SimulatedGuestOptions, type SimulatedGuestStats, type SimulatedVote,
 } from './simulator.js';
+export {
+  APP_BAD_VERSION_SKIP_BYTES, APP_BODY_BYTES, APP_HEADER_BYTES, APP_LOG_BYTES, APP_MAGIC, APP_MAX_CARRY_BYTES, APP_MESSAGE_BYTES,
+  APP_NAME_BYTES, APP_REVISION, APP_TO_DAEMON_KINDS, APP_VERSION, APP_VOTE_RESULTS, AppMessageDecoder, AppMessageType,
+  DAEMON_TO_APP_KINDS, decodeAppBody, encodeAppMessage,
+  type AppDecodeReason, type AppDecodeResult, type AppMessage, type AppMessageKind, type AppVoteResult,
+} from './app-api-codec.js';
+export {
+  APP_ACCEPTED_CHALLENGES, APP_MIN_HEARTBEAT_INTERVAL_MS, INITIAL_APP_STATE, appTimeoutLog, appVoteDeadlineMs, stepApp,
+  type AppEffect, type AppEvent, type AppPolicy, type AppRegistration, type AppState, type AppStep, type AppTimerName, type AppVote,
+} from './app-api-machine.js';
+export {
+  APP_API_BACKLOG, AppApiServer, DEFAULT_APP_API_SOCKET, MAX_APP_CONNECTIONS, MAX_APP_PENDING_WRITE_BYTES,
+  type AppApiServerDeps,
+} from './app-api-server.js';

@@ -6,7 +6,8 @@ import type { Logger } from 'pino';
 import { ConfigError, createRootLogger, removePidfile, systemClock, writePidfile } from '@guesthb/daemon-kit';
 import { encodeMessage } from '@guesthb/protocol';
 import { openChannel, type Channel } from './channel.js';
-import { parseCliArgs, USAGE } from './cli-args.js';
+import { AppApiServer } from './app-api-server.js';
+import { parseCliArgs, USAGE, type CliOptions } from './cli-args.js';
 import { ClientSession } from './client-session.js';
 import { DEFAULT_CLIENT_CONFIG, DEFAULT_CONFIG_PATH, parseClientConfig, type ClientConfig } from './config.js';
 import { DEVICE_MISSING_EXIT_CODE, GuestClientError } from './errors.js';
@@ -35,13 +36,16 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   }
   const config = await loadConfig(options.configPath ?? DEFAULT_CONFIG_PATH);
   const log = createRootLogger('guest-client', options.logLevel);
-  await runClient(config, options.device, options.name ?? hostname(), options.pidfile, log);
+  await runClient(config, options, options.name ?? hostname(), log);
 }
 
-async function runClient(config: ClientConfig, device: string, name: string, pidfile: string | undefined, log: Logger): Promise<void> {
-  log.info({ name, device, config }, 'guest-client starting');
+async function runClient(config: ClientConfig, options: Extract<CliOptions, { mode: 'client' }>, name: string, log: Logger): Promise<void> {
+  const { device, pidfile, appSocket } = options;
+  log.info({ name, device, appSocket, config }, 'guest-client starting');
   const random = new GlibcRandom();
   let channel: Channel | undefined;
+  // client §8: one rand() stream for init ids, app challenges and app invocation ids, as in the original.
+  const apps = appSocket === undefined ? undefined : new AppApiServer({ path: appSocket, clock: systemClock, log, nextRandom: () => random.next() });
   const session = new ClientSession({
     policy: {
       name, config,
@@ -54,6 +58,7 @@ async function runClient(config: ClientConfig, device: string, name: string, pid
     channel: { send: (message) => channel?.write(encodeMessage(message)) },
     ...(config.healthCheckScript === '' ? {} : { healthCheck: healthScriptPort(config.healthCheckScript, systemClock, log, config.healthCheckIntervalSecs * 1000) }),
     ...(config.eventNotificationScript === '' ? {} : { eventHandler: eventScriptPort(config.eventNotificationScript, systemClock, log) }),
+    ...(apps === undefined ? {} : { apps }),
   });
   try {
     channel = await openChannel(device, {
@@ -69,6 +74,12 @@ async function runClient(config: ClientConfig, device: string, name: string, pid
     }
     throw err;
   }
+  try {
+    await apps?.start();
+  } catch (err) {
+    await channel.close();
+    throw err;
+  }
   if (pidfile !== undefined) await writePidfile(pidfile);
   session.start();
   // The session's timers are unref'd; this keeps the process alive until a stop signal.
@@ -76,6 +87,7 @@ async function runClient(config: ClientConfig, device: string, name: string, pid
   onStopSignal(log, async () => {
     clearInterval(keepAlive);
     session.shutdown();                                                 // `exit` goes out if enabled
+    await apps?.close();                                                // removes the socket file (the original left it)
     await channel?.close();
     if (pidfile !== undefined) await removePidfile(pidfile);
   });
