@@ -142,8 +142,13 @@ function voteReport(event: EventType, notificationType: 'revocable' | 'irrevocab
   return { kind: 'vote-result', event, notificationType, vote, reason };
 }
 
+/** Our next message counter: 1, 2 … INT32_MAX, then 1 again. */
+function nextSequence(s: InstanceState): number {
+  return s.sequence >= INT32_MAX ? 1 : s.sequence + 1;
+}
+
 function send(s: InstanceState, body: WireBody, fx: InstanceEffect[]): InstanceState {
-  const sequence = s.sequence >= INT32_MAX ? 1 : s.sequence + 1;
+  const sequence = nextSequence(s);
   fx.push({ type: 'send', body: { ...body, sequence } as WireBody });
   return { ...s, sequence };
 }
@@ -207,9 +212,13 @@ function onLoss(p: HeartbeatPolicy, s: InstanceState, misses: number, fx: Instan
 
 function challenge(p: HeartbeatPolicy, s: InstanceState, slot: number, at: number, misses: number, fx: InstanceEffect[]): InstanceState {
   const value = p.nextChallenge();
-  fx.push({ type: 'count', name: 'challenge' }, { type: 'challenge-lateness', ms: at - slot });
-  const sent = send(s, { msg_type: 'challenge', sequence: 0, heartbeat_challenge: value }, fx);
-  return { ...sent, cycle: { kind: 'cycling', challenge: value, scheduledAt: slot, sentAt: at, answered: false, misses } };
+  // The hot path: one new state and one body per challenge (not send()'s copy and then another).
+  const sequence = nextSequence(s);
+  fx.push(
+    { type: 'count', name: 'challenge' }, { type: 'challenge-lateness', ms: at - slot },
+    { type: 'send', body: { msg_type: 'challenge', sequence, heartbeat_challenge: value } },
+  );
+  return { ...s, sequence, cycle: { kind: 'cycling', challenge: value, scheduledAt: slot, sentAt: at, answered: false, misses } };
 }
 
 function onMessage(p: HeartbeatPolicy, s: InstanceState, at: number, m: WireMessage, fx: InstanceEffect[]): InstanceState {
@@ -268,17 +277,12 @@ function onResponse(
     return s;
   }
   fx.push({ type: 'response-latency', ms: at - c.sentAt });
-  let state: InstanceState = { ...s, cycle: { ...c, answered: true }, lastSignAt: at };
-  if (m.heartbeat_health === 'healthy') {
-    if (state.unhealthy !== undefined) fx.push({ type: 'log', level: 'info', msg: 'guest healthy again' });
-    state = { ...state, unhealthy: undefined };
-    if (!state.heartbeating) {
-      fx.push({ type: 'report', report: { kind: 'running' } });
-      state = { ...state, heartbeating: true };
-    }
-    return state;
-  }
-  return onUnhealthy(p, state, at, m.corrective_action, m.log_msg, fx);
+  const cycle = { ...c, answered: true };
+  if (m.heartbeat_health !== 'healthy') return onUnhealthy(p, { ...s, cycle, lastSignAt: at }, at, m.corrective_action, m.log_msg, fx);
+  if (s.unhealthy !== undefined) fx.push({ type: 'log', level: 'info', msg: 'guest healthy again' });
+  if (!s.heartbeating) fx.push({ type: 'report', report: { kind: 'running' } });
+  // One new state per healthy response (the hot path).
+  return { ...s, cycle, lastSignAt: at, unhealthy: undefined, heartbeating: true };
 }
 
 /**
