@@ -46,6 +46,8 @@ export type AppState =
     readonly log: string;
     /** A challenge is out and not answered yet: no new one goes out (client §8). */
     readonly awaitingResponse: boolean;
+    /** No valid response for 2 × interval (cleared by the next valid one). */
+    readonly timedOut: boolean;
     /** The last 4 values sent, newest last. */
     readonly recentChallenges: readonly number[];
     readonly vote: AppVote | undefined;
@@ -134,7 +136,7 @@ function onMessage(s: AppState, m: AppMessage, fx: AppEffect[]): AppState {
         return s;
       }
       fx.push({ type: 'set-timer', timer: 'heartbeat-timeout', delayMs: 2 * s.registration.heartbeatIntervalMs });
-      return { ...s, awaitingResponse: false, health: m.health, action: m.correctiveAction, log: m.logMsg };
+      return { ...s, awaitingResponse: false, timedOut: false, health: m.health, action: m.correctiveAction, log: m.logMsg };
     }
     case 'action_response': {
       if (s.kind !== 'registered' || s.vote === undefined || s.vote.invocationId !== m.invocationId) {
@@ -172,7 +174,7 @@ function onInit(s: AppState, m: Extract<AppMessage, { type: 'init' }>, fx: AppEf
   fx.push({ type: 'set-timer', timer: 'heartbeat-timeout', delayMs: 2 * registration.heartbeatIntervalMs });
   return {
     kind: 'registered', registration, health: 'healthy', action: registration.correctiveAction, log: '',
-    awaitingResponse: false, recentChallenges: [], vote: undefined,
+    awaitingResponse: false, timedOut: false, recentChallenges: [], vote: undefined,
   };
 }
 
@@ -189,9 +191,11 @@ function onTimer(policy: AppPolicy, s: AppState, timer: AppTimerName, fx: AppEff
     }
     case 'heartbeat-timeout': {
       const log = appTimeoutLog(reg.name, reg.heartbeatIntervalMs);
-      fx.push({ type: 'log', level: 'warn', msg: log, fields: { app: reg.name } });
-      // Challenges resume (a late echo of one of the last 4 still counts); the next valid response re-arms.
-      return { ...s, health: 'unhealthy', action: reg.correctiveAction, log, awaitingResponse: false };
+      if (!s.timedOut) fx.push({ type: 'log', level: 'warn', msg: log, fields: { app: reg.name } });
+      // A fresh challenge goes out every 2 × interval while the app stays silent, so an echo of any of the
+      // last 4 (a late answer of a descheduled app) heals it; each valid response re-arms this timer.
+      fx.push({ type: 'set-timer', timer: 'heartbeat-timeout', delayMs: 2 * reg.heartbeatIntervalMs });
+      return { ...s, health: 'unhealthy', action: reg.correctiveAction, log, awaitingResponse: false, timedOut: true };
     }
     case 'vote':
       if (s.vote === undefined) return s;
