@@ -53,6 +53,7 @@ export class AppApiServer implements AppsPort {
   readonly #connections = new Map<number, AppConnection>();
   #server: Server | undefined;
   #nextId = 0;
+  #listening = false;
   #closed = false;
 
   constructor(deps: AppApiServerDeps) {
@@ -89,6 +90,7 @@ export class AppApiServer implements AppsPort {
       server.once('error', (err: NodeJS.ErrnoException) => reject(new GuestClientError('GC_ERR_APP_API_FAILED', `cannot listen on ${path}: ${err.code ?? err.message}`, { cause: err })));
       server.listen({ path, backlog: APP_API_BACKLOG }, () => resolve());
     });
+    this.#listening = true;
     server.on('error', (err) => log.error({ err, code: 'GC_ERR_APP_API_FAILED' }, 'application API server error'));
     log.info({ path }, 'application API listening');
   }
@@ -99,10 +101,9 @@ export class AppApiServer implements AppsPort {
     this.#closed = true;
     for (const conn of [...this.#connections.values()]) this.#drop(conn, 'server closing');
     const server = this.#server;
-    if (server !== undefined) {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await rm(this.#deps.path, { force: true }).catch(() => undefined);
-    }
+    if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
+    // Only a file we bound is ours to remove.
+    if (this.#listening) await rm(this.#deps.path, { force: true }).catch(() => undefined);
   }
 
   /** The registered applications' health, for the challenge_response (client §5). */

@@ -74,11 +74,13 @@ async function runClient(config: ClientConfig, options: Extract<CliOptions, { mo
     }
     throw err;
   }
-  try {
-    await apps?.start();
-  } catch (err) {
-    await channel.close();
-    throw err;
+  if (apps !== undefined) {
+    try {
+      await apps.start();
+    } catch (err) {
+      // The host heartbeat matters more than the apps: carry on without them, loudly.
+      log.error({ err, code: 'GC_ERR_APP_API_FAILED', path: appSocket }, 'application API unavailable; continuing without in-guest applications');
+    }
   }
   if (pidfile !== undefined) await writePidfile(pidfile);
   session.start();

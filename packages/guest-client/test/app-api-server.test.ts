@@ -152,6 +152,13 @@ describe('AppApiServer: socket file and capacity', () => {
     await server.close();                                                 // idempotent
   });
 
+  it('fails to start with GC_ERR_APP_API_FAILED when the path cannot be bound, and removes nothing on close', async () => {
+    const dir = await tempDir('gca-');
+    const server = new AppApiServer({ path: join(dir, 'missing', 'api.sock'), clock: new ManualClock(), log: silent, nextRandom: () => 1 });
+    await expect(server.start()).rejects.toMatchObject({ code: 'GC_ERR_APP_API_FAILED' });
+    await server.close();
+  });
+
   it('serves 16 connections: a newcomer evicts one that has not registered, or is refused when all have', async () => {
     const { server, path } = await startServer();
     const apps: TestApp[] = [];

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { GUEST_TO_HOST_TYPES, WireDecoder, channelFileName, type WireMessage } from '@guesthb/protocol';
 import { HostListener, connectHost } from './helpers/host-peer.js';
+import { connectApp } from './helpers/app-peer.js';
 import { tempDir } from './helpers/temp.js';
 
 const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
@@ -47,7 +48,7 @@ describe('guest-client (client mode)', () => {
     const dir = await tempDir();
     const listener = await new HostListener(join(dir, 'hb.sock')).listen();
     onTestFinished(() => listener.close());
-    const run = startCli(['--device', listener.path, '--name', 'vm-cli', '--config', await conf(dir, 'VOTE=8\nRESTART=600\n'), '--log-level', 'warn']);
+    const run = startCli(['--no-app-api', '--device', listener.path, '--name', 'vm-cli', '--config', await conf(dir, 'VOTE=8\nRESTART=600\n'), '--log-level', 'warn']);
     const h = await listener.peer();
     const init = await h.handshake();
     expect(init).toMatchObject({ sequence: 1, invocation_id: 1804289383, name: 'vm-cli', vote_secs: 9, restart_secs: 601 });
@@ -68,7 +69,7 @@ describe('guest-client (client mode)', () => {
     await chmod(event, 0o755);
     const listener = await new HostListener(join(dir, 'hb.sock')).listen();
     onTestFinished(() => listener.close());
-    startCli(['--device', listener.path, '--config', await conf(dir, `HEALTH_CHECK_INTERVAL=1\nHEALTH_CHECK_SCRIPT=${health}\nEVENT_NOTIFICATION_SCRIPT="${event}"\n`), '--log-level', 'silent']);
+    startCli(['--no-app-api', '--device', listener.path, '--config', await conf(dir, `HEALTH_CHECK_INTERVAL=1\nHEALTH_CHECK_SCRIPT=${health}\nEVENT_NOTIFICATION_SCRIPT="${event}"\n`), '--log-level', 'silent']);
     const h = await listener.peer();
     await h.handshake();
     const first = await h.challenge(1);
@@ -84,9 +85,55 @@ describe('guest-client (client mode)', () => {
     expect(await h.next('action_response', from)).toMatchObject({ invocation_id: 5, vote_result: 'reject', log_msg: 'vote no to stop ' });
   });
 
+  it('serves the application API: an app\'s unhealthy state and its reject reach the host (client §5, §7, §8)', async () => {
+    const dir = await tempDir();
+    const listener = await new HostListener(join(dir, 'hb.sock')).listen();
+    onTestFinished(() => listener.close());
+    const appSocket = join(dir, 'api.sock');
+    const run = startCli(['--device', listener.path, '--app-socket', appSocket, '--config', await conf(dir, 'CORRECTIVE_ACTION=log\n'), '--log-level', 'silent']);
+    const h = await listener.peer();
+    await h.handshake();
+    await expect.poll(() => existsSync(appSocket), { timeout: 5000 }).toBe(true);
+    const app = await connectApp(appSocket);
+    onTestFinished(() => app.close());
+    app.behaviour.health = 'unhealthy';
+    app.behaviour.action = 'stop';
+    app.behaviour.log = 'database corrupted';
+    app.behaviour.vote = 'reject';
+    app.behaviour.voteLog = 'migration would lose writes';
+    expect(await app.register('db-app', 400)).toMatchObject({ accepted: true });
+    await app.next('challenge');                                          // answered unhealthy at once
+    let verdict = await h.challenge(1);
+    for (let i = 2; verdict.heartbeat_health === 'healthy' && i < 40; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      verdict = await h.challenge(i);
+    }
+    expect(verdict).toMatchObject({ heartbeat_health: 'unhealthy', corrective_action: 'stop', log_msg: 'database corrupted' });
+    const from = h.messages.length;
+    h.send({ msg_type: 'action_notify', invocation_id: 12, event_type: 'live_migrate_begin', notification_type: 'revocable', timeout_ms: 5000 });
+    expect(await app.next('action_notify')).toMatchObject({ eventType: 'live_migrate_begin', notificationType: 'revocable' });
+    expect(await h.next('action_response', from)).toMatchObject({
+      invocation_id: 12, event_type: 'live_migrate_begin', vote_result: 'reject', log_msg: 'migration would lose writes',
+    });
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+    expect(existsSync(appSocket)).toBe(false);                            // removed on exit (the original left it)
+  });
+
+  it('keeps heartbeating when the application API socket cannot be bound (GC_ERR_APP_API_FAILED logged)', async () => {
+    const dir = await tempDir();
+    const listener = await new HostListener(join(dir, 'hb.sock')).listen();
+    onTestFinished(() => listener.close());
+    const run = startCli(['--device', listener.path, '--app-socket', join(dir, 'no-such-dir', 'api.sock'), '--config', await conf(dir, ''), '--log-level', 'error']);
+    const h = await listener.peer();
+    await h.handshake();
+    expect(await h.challenge(9)).toMatchObject({ heartbeat_response: 9, heartbeat_health: 'healthy' });
+    expect(run.stdout).toContain('GC_ERR_APP_API_FAILED');
+  });
+
   it('exits 6 at once when the device does not exist (client §2)', async () => {
     const dir = await tempDir();
-    const run = startCli(['--device', join(dir, 'missing'), '--config', await conf(dir, ''), '--log-level', 'info']);
+    const run = startCli(['--no-app-api', '--device', join(dir, 'missing'), '--config', await conf(dir, ''), '--log-level', 'info']);
     expect(await run.exited).toBe(6);
     expect(run.stdout).toContain('guest heartbeat not configured');
   });
@@ -130,7 +177,7 @@ describe('guest-client on a character device', () => {
     const dir = await tempDir();
     const confPath = await conf(dir, 'CORRECTIVE_ACTION=log\n');
     // util-linux `script` gives the client a pty as its terminal; `$(tty)` names the slave, a character device.
-    const command = `'${process.execPath}' '${BIN}' --device "$(tty)" --name ptyvm --config '${confPath}' --log-level silent`;
+    const command = `'${process.execPath}' '${BIN}' --device "$(tty)" --name ptyvm --no-app-api --config '${confPath}' --log-level silent`;
     const child = spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'ignore'] });
     const exited = once(child, 'exit');
     onTestFinished(async () => {
