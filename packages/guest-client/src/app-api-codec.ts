@@ -31,6 +31,8 @@ import {
   type CorrectiveAction, type EventType, type Health, type NotificationType,
 } from '@guesthb/protocol';
 
+/** The socket path of the original daemon and library (client §8). */
+export const DEFAULT_APP_API_SOCKET = '/var/run/.guest_heartbeat_api';
 export const APP_MAGIC = 'FDFDA5A5';
 const MAGIC_BYTES = Buffer.from(APP_MAGIC, 'latin1');
 export const APP_VERSION = 2;

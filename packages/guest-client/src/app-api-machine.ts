@@ -57,7 +57,11 @@ export type AppTimerName = 'challenge' | 'heartbeat-timeout' | 'vote';
 
 export type AppEvent =
   | { readonly type: 'message'; readonly message: AppMessage }
-  | { readonly type: 'timer'; readonly timer: AppTimerName }
+  | {
+    readonly type: 'timer'; readonly timer: AppTimerName;
+    /** How long ago a timer last fired ≥ 800 ms late ("not scheduling on time", client §6); undefined if never. */
+    readonly sinceSchedulingDelayMs?: number;
+  }
   | { readonly type: 'vote'; readonly vote: AppVote }
   | { readonly type: 'cancel-vote' }
   | { readonly type: 'closed' };
@@ -103,7 +107,7 @@ function reduce(policy: AppPolicy, s: AppState, e: AppEvent, fx: AppEffect[]): A
     case 'message':
       return onMessage(s, e.message, fx);
     case 'timer':
-      return onTimer(policy, s, e.timer, fx);
+      return onTimer(policy, s, e.timer, e.sinceSchedulingDelayMs, fx);
     case 'vote':
       if (s.kind !== 'registered') {
         fx.push({ type: 'vote-result', result: 'error', log: '' });              // not a voter any more: no influence
@@ -178,7 +182,7 @@ function onInit(s: AppState, m: Extract<AppMessage, { type: 'init' }>, fx: AppEf
   };
 }
 
-function onTimer(policy: AppPolicy, s: AppState, timer: AppTimerName, fx: AppEffect[]): AppState {
+function onTimer(policy: AppPolicy, s: AppState, timer: AppTimerName, sinceDelayMs: number | undefined, fx: AppEffect[]): AppState {
   if (s.kind !== 'registered') return s;
   const reg = s.registration;
   switch (timer) {
@@ -190,6 +194,11 @@ function onTimer(policy: AppPolicy, s: AppState, timer: AppTimerName, fx: AppEff
       return { ...s, awaitingResponse: true, recentChallenges: [...s.recentChallenges, value].slice(-APP_ACCEPTED_CHALLENGES) };
     }
     case 'heartbeat-timeout': {
+      // A descheduled VM must not declare its apps dead: wait one more period (client §6).
+      if (sinceDelayMs !== undefined && sinceDelayMs < 2 * reg.heartbeatIntervalMs) {
+        fx.push({ type: 'set-timer', timer: 'heartbeat-timeout', delayMs: 2 * reg.heartbeatIntervalMs });
+        return s;
+      }
       const log = appTimeoutLog(reg.name, reg.heartbeatIntervalMs);
       if (!s.timedOut) fx.push({ type: 'log', level: 'warn', msg: log, fields: { app: reg.name } });
       // A fresh challenge goes out every 2 × interval while the app stays silent, so an echo of any of the

@@ -13,12 +13,11 @@ import {
   INITIAL_APP_STATE, stepApp,
   type AppEffect, type AppEvent, type AppPolicy, type AppState, type AppTimerName,
 } from './app-api-machine.js';
+import { SCHEDULING_DELAY_MS } from './client-machine.js';
 import type { PartyResult } from './client-rules.js';
 import type { AppHealthView, AppsPort, AppsView, AppVoteRun } from './client-session.js';
 import { GuestClientError } from './errors.js';
 
-/** The socket path of the original daemon and library (client §8). */
-export const DEFAULT_APP_API_SOCKET = '/var/run/.guest_heartbeat_api';
 /** Application connections served at once (client §8 "Capacity"). */
 export const MAX_APP_CONNECTIONS = 16;
 /** listen() backlog of the original. */
@@ -54,6 +53,8 @@ export class AppApiServer implements AppsPort {
   #server: Server | undefined;
   #nextId = 0;
   #listening = false;
+  /** When one of our timers last fired ≥ 800 ms late (client §6 "not scheduling on time"). */
+  #lastSchedulingDelayAt: number | undefined;
   #closed = false;
 
   constructor(deps: AppApiServerDeps) {
@@ -202,10 +203,17 @@ export class AppApiServer implements AppsPort {
         return;
       case 'set-timer':
         this.#clearTimer(conn, effect.timer);
-        conn.timers[effect.timer] = this.#deps.clock.setTimeout(() => {
-          delete conn.timers[effect.timer];
-          this.#dispatch(conn, { type: 'timer', timer: effect.timer });
-        }, effect.delayMs);
+        {
+          const { clock } = this.#deps;
+          const dueAt = clock.now() + effect.delayMs;
+          conn.timers[effect.timer] = clock.setTimeout(() => {
+            delete conn.timers[effect.timer];
+            const now = clock.now();
+            if (now - dueAt >= SCHEDULING_DELAY_MS) this.#lastSchedulingDelayAt = now;
+            const since = this.#lastSchedulingDelayAt === undefined ? undefined : now - this.#lastSchedulingDelayAt;
+            this.#dispatch(conn, since === undefined ? { type: 'timer', timer: effect.timer } : { type: 'timer', timer: effect.timer, sinceSchedulingDelayMs: since });
+          }, effect.delayMs);
+        }
         return;
       case 'clear-timer':
         this.#clearTimer(conn, effect.timer);

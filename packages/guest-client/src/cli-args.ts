@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, LOG_LEVELS, type LogLevel } from '@guesthb/daemon-kit';
 import { DEFAULT_GUEST_DEVICE, InstanceUuidSchema } from '@guesthb/protocol';
-import { DEFAULT_APP_API_SOCKET } from './app-api-server.js';
+import { DEFAULT_APP_API_SOCKET } from './app-api-codec.js';
 
 export const USAGE = `usage:
   guest-client [--device PATH] [--name NAME] [--config FILE] [--log-level L] [--pidfile FILE]

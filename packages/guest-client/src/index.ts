@@ -35,7 +35,7 @@ export {
 export {
   APP_BAD_VERSION_SKIP_BYTES, APP_BODY_BYTES, APP_HEADER_BYTES, APP_LOG_BYTES, APP_MAGIC, APP_MAX_CARRY_BYTES, APP_MESSAGE_BYTES,
   APP_NAME_BYTES, APP_REVISION, APP_TO_DAEMON_KINDS, APP_VERSION, APP_VOTE_RESULTS, AppMessageDecoder, AppMessageType,
-  DAEMON_TO_APP_KINDS, decodeAppBody, encodeAppMessage,
+  DAEMON_TO_APP_KINDS, DEFAULT_APP_API_SOCKET, decodeAppBody, encodeAppMessage,
   type AppDecodeReason, type AppDecodeResult, type AppMessage, type AppMessageKind, type AppVoteResult,
 } from './app-api-codec.js';
 export {
@@ -43,6 +43,6 @@ export {
   type AppEffect, type AppEvent, type AppPolicy, type AppRegistration, type AppState, type AppStep, type AppTimerName, type AppVote,
 } from './app-api-machine.js';
 export {
-  APP_API_BACKLOG, AppApiServer, DEFAULT_APP_API_SOCKET, MAX_APP_CONNECTIONS, MAX_APP_PENDING_WRITE_BYTES,
+  APP_API_BACKLOG, AppApiServer, MAX_APP_CONNECTIONS, MAX_APP_PENDING_WRITE_BYTES,
   type AppApiServerDeps,
 } from './app-api-server.js';

@@ -62,6 +62,15 @@ describe('stepApp', () => {
     expect(results(runApp([{ type: 'vote', vote: { invocationId: 2, eventType: 'pause', notificationType: 'revocable' } }]).effects)).toEqual(['error']);
   });
 
+  it('a heartbeat timeout soon after a scheduling delay waits one more period (client §6)', () => {
+    const registered = runApp([init(1000)]).state;
+    const late = runApp([{ type: 'timer', timer: 'heartbeat-timeout', sinceSchedulingDelayMs: 500 }], registered);
+    expect(late.state).toMatchObject({ health: 'healthy' });
+    expect(late.effects).toEqual([{ type: 'set-timer', timer: 'heartbeat-timeout', delayMs: 2000 }]);
+    const dead = runApp([{ type: 'timer', timer: 'heartbeat-timeout', sinceSchedulingDelayMs: 2000 }], registered);
+    expect(dead.state).toMatchObject({ health: 'unhealthy', action: 'stop', log: 'Application app heartbeat timeout 2000 ms.' });
+  });
+
   it('the per-app deadline follows client §7.3', () => {
     const reg: AppRegistration = { name: 'a', heartbeatIntervalMs: 1000, voteSecs: 8, shutdownNoticeSecs: 5, suspendNoticeSecs: 6, resumeNoticeSecs: 7, correctiveAction: 'log' };
     expect(appVoteDeadlineMs(reg, 'stop', 'revocable')).toBe(8000);

@@ -143,6 +143,7 @@ describe('guest-client (client mode)', () => {
     [['--config', 'CONF', '--bogus'], '', 'bogus'],
     [['--config', 'MISSING'], '', 'cannot read configuration'],
     [['--listen', 'DIR'], '', '--uuid'],
+    [['--config', 'CONF', '--no-app-api', '--app-socket', 'x'], '', '--app-socket'],
     [['--listen', 'DIR', '--uuid', 'short'], '', '--uuid'],
   ])('exits 2 naming the problem: %j', async (args, text, needle) => {
     const dir = await tempDir();
