@@ -1,7 +1,8 @@
 /**
  * Fuzzing of guest-client's message handling, the guest side of the channel: hostile host byte streams
  * go through HostMessageReader into the client reducer (stepClient), interleaved with time (timers fire
- * as the session's would), channel up/down, start/shutdown, health results and vote results. What must hold:
+ * as the session's would), channel up/down, start/shutdown, health results, vote results, and the in-guest
+ * applications (client §8: their health reports and how many vote) changing. What must hold:
  *  - nothing throws;
  *  - everything the client sends encodes within 1056 bytes and decodes on the host side (WireDecoder);
  *  - effects per step and the model stay bounded;
@@ -11,11 +12,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  EVENT_TYPES, GUEST_TO_HOST_TYPES, NOTIFICATION_TYPES, WireDecoder, encodeMessage, type WireBody, type WireMessage,
+  CORRECTIVE_ACTIONS, EVENT_TYPES, GUEST_TO_HOST_TYPES, NOTIFICATION_TYPES, WireDecoder, encodeMessage, type WireBody, type WireMessage,
 } from '@guesthb/protocol';
 import {
   DEFAULT_CLIENT_CONFIG, HostMessageReader, initialClientModel, stepClient,
-  type ClientEvent, type ClientModel, type ClientPolicy, type TimerName,
+  type AppsSnapshot, type ClientEvent, type ClientModel, type ClientPolicy, type TimerName,
 } from '@guesthb/guest-client';
 import { garbageArb, hostBodyArb } from './helpers/streams.js';
 
@@ -24,6 +25,8 @@ const RUNS = 6_000;
 const INT31 = 2_147_483_647;
 /** Messages sent over the whole run, by type: proof that the fuzz reaches the interesting paths. */
 const SENT = new Map<string, number>();
+/** Actions forwarded to in-guest applications over the whole run (client §8 paths reached). */
+const APP_NOTICES = { count: 0 };
 
 type Op =
   | { readonly op: 'bytes'; readonly bytes: Uint8Array }
@@ -32,7 +35,9 @@ type Op =
   | { readonly op: 'advance'; readonly ms: number }
   | { readonly op: 'event'; readonly type: 'start' | 'channel-up' | 'channel-down' | 'shutdown' }
   | { readonly op: 'health'; readonly healthy: boolean }
-  | { readonly op: 'vote'; readonly result: 'accept' | 'reject' | 'complete' | 'error' };
+  | { readonly op: 'vote'; readonly result: 'accept' | 'reject' | 'complete' | 'error' }
+  /** The registered in-guest applications change (client §8): how many vote, and their health reports. */
+  | { readonly op: 'apps'; readonly apps: AppsSnapshot };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 4, arbitrary: garbageArb.map((bytes): Op => ({ op: 'bytes', bytes })) },
@@ -53,6 +58,17 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   },
   { weight: 1, arbitrary: fc.boolean().map((healthy): Op => ({ op: 'health', healthy })) },
   { weight: 1, arbitrary: fc.constantFrom('accept', 'reject', 'complete', 'error' as const).map((result): Op => ({ op: 'vote', result })) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      voters: fc.integer({ min: 0, max: 16 }),
+      health: fc.array(fc.record({
+        health: fc.constantFrom('healthy' as const, 'unhealthy' as const),
+        action: fc.constantFrom(...CORRECTIVE_ACTIONS),
+        log: fc.string({ maxLength: 300 }),
+      }), { maxLength: 16 }),
+    }).map((apps): Op => ({ op: 'apps', apps })),
+  },
 );
 
 /** Drives the reducer as the client session does: one timer per name, effects performed in order. */
@@ -65,6 +81,9 @@ class Harness {
   readonly #reader = new HostMessageReader();
   readonly #hostSide = new WireDecoder(GUEST_TO_HOST_TYPES);
   #pendingVote: number | undefined;
+  /** Parties (script, apps) still to answer the pending action. */
+  #pendingParties = 0;
+  #apps: AppsSnapshot = { voters: 0, health: [] };
 
   constructor(hasHealthCheck: boolean, hasEventHandler: boolean) {
     let id = 1_804_289_383;
@@ -98,9 +117,17 @@ class Harness {
           break;
         case 'run-event-handler':
           this.#pendingVote = effect.invocationId;
+          this.#pendingParties += 1;
+          break;
+        case 'notify-apps':
+          APP_NOTICES.count += 1;
+          this.#pendingVote = effect.invocationId;
+          this.#pendingParties += this.#apps.voters;
           break;
         case 'stop-event-handler':
+        case 'stop-app-votes':
           this.#pendingVote = undefined;
+          this.#pendingParties = 0;
           break;
         case 'run-health-check':
         case 'stop-health-check':
@@ -116,7 +143,7 @@ class Harness {
     switch (op.op) {
       case 'bytes':
         for (const result of this.#reader.push(op.bytes)) {
-          if (result.ok) this.step({ type: 'message', at: this.now, message: result.message });
+          if (result.ok) this.step({ type: 'message', at: this.now, message: result.message, apps: this.#apps });
         }
         return;
       case 'ack': {
@@ -137,10 +164,16 @@ class Harness {
       case 'health':
         this.step({ type: 'health-result', at: this.now, health: op.healthy ? 'healthy' : 'unhealthy', log: 'fuzz' });
         return;
-      case 'vote':
-        if (this.#pendingVote === undefined) return;
-        this.step({ type: 'vote-result', at: this.now, invocationId: this.#pendingVote, result: op.result, log: 'fuzz' } as ClientEvent);
-        this.#pendingVote = undefined;
+      case 'vote': {
+        const invocationId = this.#pendingVote;
+        if (invocationId === undefined || this.#pendingParties === 0) return;
+        this.#pendingParties -= 1;
+        if (this.#pendingParties === 0) this.#pendingVote = undefined;
+        this.step({ type: 'vote-result', at: this.now, invocationId, result: op.result, log: 'fuzz' } as ClientEvent);
+        return;
+      }
+      case 'apps':
+        this.#apps = op.apps;
         return;
     }
   }
@@ -185,6 +218,7 @@ describe('fuzz: guest-client message handling (HostMessageReader → stepClient)
       SEED === undefined ? { numRuns: RUNS } : { numRuns: RUNS, seed: SEED },
     );
     console.log(`client fuzz messages sent: ${JSON.stringify(Object.fromEntries(SENT))}`);
+    expect(APP_NOTICES.count, 'actions forwarded to applications').toBeGreaterThan(0);
     for (const type of ['init', 'challenge_response', 'action_response', 'exit']) {
       expect(SENT.get(type) ?? 0, `messages of type ${type}`).toBeGreaterThan(0);
     }
