@@ -10,9 +10,8 @@ export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const SERVER_BIN = join(REPO, 'packages/guest-server/dist/bin.js');
 /**
  * The Node flags guest-server ships with: those of its #! line (packages/guest-server/src/bin.ts), which the
- * installed wrapper also uses. With the default 16 MB semi-space, 2000 guests' live per-instance state (~3 MB,
- * each state lives one interval) is copied by a 6–8 ms scavenge about twice a second, so ~1 % of challenges
- * go out late by that much; --max-semi-space-size=64 makes those pauses ~4× rarer (README "Performance").
+ * installed wrapper also uses. Young-generation scavenges (6–9 ms: the guests' live per-instance state is
+ * copied) set the p99 jitter; --max-semi-space-size=64 makes them ~4× rarer (bench/README.md "Performance").
  */
 export const SHIPPED_NODE_ARGS = readFileSync(SERVER_BIN, 'utf8').split('\n')[0].replace(/^#!\/usr\/bin\/env -S node\s*/, '').split(/\s+/).filter((a) => a.startsWith('--'));
 export const AGENT_BIN = join(REPO, 'packages/guest-agent/dist/bin.js');
