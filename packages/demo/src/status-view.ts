@@ -12,7 +12,7 @@ export interface StatusRow {
 }
 
 const COLUMNS: readonly [string, number][] = [
-  ['instance', 8], ['guest state', 11], ['heartbeat (agent)', 17], ['chal→resp', 9], ['challenges', 10], ['misses', 6], ['fault', 18], ['last VIM event', 24],
+  ['instance', 8], ['guest state', 19], ['heartbeat (agent)', 17], ['chal→resp', 9], ['challenges', 10], ['misses', 6], ['fault', 18], ['last VIM event', 24],
 ];
 
 /** The table as lines of text. */
