@@ -202,18 +202,7 @@ export class AppApiServer implements AppsPort {
         this.#send(conn, effect.message);
         return;
       case 'set-timer':
-        this.#clearTimer(conn, effect.timer);
-        {
-          const { clock } = this.#deps;
-          const dueAt = clock.now() + effect.delayMs;
-          conn.timers[effect.timer] = clock.setTimeout(() => {
-            delete conn.timers[effect.timer];
-            const now = clock.now();
-            if (now - dueAt >= SCHEDULING_DELAY_MS) this.#lastSchedulingDelayAt = now;
-            const since = this.#lastSchedulingDelayAt === undefined ? undefined : now - this.#lastSchedulingDelayAt;
-            this.#dispatch(conn, since === undefined ? { type: 'timer', timer: effect.timer } : { type: 'timer', timer: effect.timer, sinceSchedulingDelayMs: since });
-          }, effect.delayMs);
-        }
+        this.#setTimer(conn, effect.timer, effect.delayMs);
         return;
       case 'clear-timer':
         this.#clearTimer(conn, effect.timer);
@@ -240,6 +229,20 @@ export class AppApiServer implements AppsPort {
     }
     conn.sequence = (conn.sequence + 1) >>> 0;
     conn.socket.write(encodeAppMessage({ ...message, sequence: conn.sequence }));
+  }
+
+  /** (Re)arms one of the connection's timers; a firing ≥ 800 ms late marks "not scheduling on time" (client §6). */
+  #setTimer(conn: AppConnection, timer: AppTimerName, delayMs: number): void {
+    this.#clearTimer(conn, timer);
+    const { clock } = this.#deps;
+    const dueAt = clock.now() + delayMs;
+    conn.timers[timer] = clock.setTimeout(() => {
+      delete conn.timers[timer];
+      const now = clock.now();
+      if (now - dueAt >= SCHEDULING_DELAY_MS) this.#lastSchedulingDelayAt = now;
+      const since = this.#lastSchedulingDelayAt === undefined ? undefined : now - this.#lastSchedulingDelayAt;
+      this.#dispatch(conn, since === undefined ? { type: 'timer', timer } : { type: 'timer', timer, sinceSchedulingDelayMs: since });
+    }, delayMs);
   }
 
   #clearTimer(conn: AppConnection, name: AppTimerName): void {
