@@ -14,3 +14,4 @@ export {
   GuestIniDebugSection, GuestIniTimeoutsSection, iniSchemaError, logLevelFromDebug, type GuestIniDebug,
 } from './guest-ini.js';
 export { readTokenFile, type TokenFileResult } from './token-file.js';
+export { bearerMatches } from './bearer-auth.js';

@@ -2,9 +2,9 @@
  * The agent's rx_port listener (issue 4 item 6): POST /v1/events from guest-servers (peer API), and
  * /healthz and /metrics. Not the VIM port.
  */
-import { timingSafeEqual } from 'node:crypto';
-import { fastify, LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import { fastify, LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { bearerMatches } from '@guesthb/daemon-kit';
 import { EventBatchSchema, PeerPath, type EventAck, type EventBatch } from '@guesthb/protocol';
 import { GuestAgentErrorCode } from './errors.js';
 import type { AgentMetrics } from './metrics.js';
@@ -28,11 +28,16 @@ export function buildRxApp(deps: RxAppDeps): FastifyInstance {
     else req.log.warn({ err: err.message, url: req.url }, 'bad request');
     return reply.code(status).send({ code: status >= 500 ? GuestAgentErrorCode.INTERNAL : GuestAgentErrorCode.BAD_EVENT_BATCH, message: err.message });
   });
+  // Authentication is decided on the route the router matched (which decodes the path), never on the raw
+  // URL; every route and every unmatched URL needs the token except the public ones below.
+  app.addHook('onRequest', async (req, reply) => {
+    if (isPublicRoute(req)) return;
+    const token = deps.token();
+    if (bearerMatches(req.headers.authorization, token === undefined ? [] : [token])) return;
+    req.log.warn({ remote: req.ip }, 'request refused: bad or missing bearer token');
+    return reply.code(401).send({ code: GuestAgentErrorCode.UNAUTHORIZED, message: 'bearer token required' });
+  });
   app.post(PeerPath.EVENTS, async (req, reply) => {
-    if (!authorized(deps.token(), req.headers.authorization)) {
-      req.log.warn({ remote: req.ip }, 'event batch refused: bad or missing bearer token');
-      return reply.code(401).send({ code: GuestAgentErrorCode.UNAUTHORIZED, message: 'bearer token required' });
-    }
     const parsed = EventBatchSchema.safeParse(req.body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -41,20 +46,20 @@ export function buildRxApp(deps: RxAppDeps): FastifyInstance {
     }
     return reply.code(200).send(deps.acceptEvents(parsed.data));
   });
-  app.get('/healthz', async (_req, reply) => {
+  app.get('/healthz', PUBLIC, async (_req, reply) => {
     const health = deps.health();
     return reply.code(health.ok ? 200 : 503).send({ status: health.ok ? 'ok' : 'starting', ...health.detail });
   });
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/metrics', PUBLIC, async (_req, reply) => {
     const text = await deps.metrics.registry.metrics();
     return reply.type(deps.metrics.registry.contentType).send(text);
   });
   return app;
 }
 
-function authorized(token: string | undefined, header: string | undefined): boolean {
-  if (token === undefined) return true;
-  const expected = Buffer.from(`Bearer ${token}`);
-  const given = Buffer.from(header ?? '');
-  return given.length === expected.length && timingSafeEqual(given, expected);
+/** Route options of the routes that answer without a token: supervisors' /healthz and Prometheus' /metrics (no instance identities). */
+const PUBLIC = { config: { public: true } } as const;
+
+function isPublicRoute(req: FastifyRequest): boolean {
+  return !req.is404 && (req.routeOptions.config as { public?: unknown }).public === true;
 }

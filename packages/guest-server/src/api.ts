@@ -3,7 +3,6 @@
  * instance, configured but not listening (STYLE.md R15). Bodies are validated with the protocol's zod
  * schemas; every error answers PeerErrorBody { code, message }.
  */
-import { timingSafeEqual } from 'node:crypto';
 import { LogController, fastify, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
@@ -11,6 +10,7 @@ import {
   ActionCommandSchema, HostReportingCommandSchema, InstanceStateCommandSchema, InstanceUuidSchema, PeerPath,
   type ActionAccepted, type HostReportingCommand, type InstanceInfo, type InstanceQueryReply, type PeerErrorBody,
 } from '@guesthb/protocol';
+import { bearerMatches } from '@guesthb/daemon-kit';
 import { GuestServerError, HTTP_STATUS_OF, type GuestServerErrorCode } from './errors.js';
 
 /** What the routes need from the server. */
@@ -47,19 +47,25 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   });
   app.setNotFoundHandler((req, reply) => sendError(reply, 'GS_ERR_ROUTE_NOT_FOUND', `no route ${req.method} ${req.url}`));
 
+  // Authentication is decided on the route the router matched, never on the raw URL: the router decodes
+  // percent-escapes and absolute-form targets, so `/%761/instances` and `http://x/v1/instances` reach the
+  // /v1 routes while a prefix test on req.url would wave them through (issue 11). Every route, and every
+  // unmatched URL, needs the token except those declared public.
   app.addHook('onRequest', async (req) => {
-    if (!req.url.startsWith('/v1/')) return;
+    if (isPublicRoute(req)) return;
     const token = deps.token();
-    if (token !== undefined && !bearerMatches(req.headers.authorization, token)) {
+    if (!bearerMatches(req.headers.authorization, token === undefined ? [] : [token])) {
       throw new GuestServerError('GS_ERR_UNAUTHORIZED', 'missing or wrong bearer token');
     }
   });
 
-  app.get('/healthz', async (_req, reply) => {
+  // /healthz is for supervisors and load balancers; /metrics is for Prometheus scrapers, and carries no
+  // instance identities (counters and gauges by kind or state only).
+  app.get('/healthz', PUBLIC, async (_req, reply) => {
     const h = port.health();
     return reply.code(h.ok ? 200 : 503).send({ status: h.ok ? 'ok' : 'degraded', ...h.detail });
   });
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/metrics', PUBLIC, async (_req, reply) => {
     const m = await port.metricsText();
     return reply.type(m.contentType).send(m.body);
   });
@@ -117,9 +123,9 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, what = 'body'): T {
   throw new GuestServerError('GS_ERR_BAD_REQUEST', `${where}: ${issue?.message ?? 'invalid'}`);
 }
 
-function bearerMatches(header: string | undefined, token: string): boolean {
-  if (header === undefined || !header.startsWith('Bearer ')) return false;
-  const given = Buffer.from(header.slice('Bearer '.length).trim());
-  const want = Buffer.from(token);
-  return given.length === want.length && timingSafeEqual(given, want);
+/** Route options of the routes that answer without a token. */
+const PUBLIC = { config: { public: true } } as const;
+
+function isPublicRoute(req: FastifyRequest): boolean {
+  return !req.is404 && (req.routeOptions.config as { public?: unknown }).public === true;
 }

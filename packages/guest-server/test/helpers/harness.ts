@@ -1,4 +1,5 @@
 /** Test harness: a temp channel dir, a fake agent and an in-process guest-server on 127.0.0.1:0; all cleaned up. */
+import { request as httpRequest } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -78,4 +79,20 @@ export async function api(server: GuestServer, method: string, path: string, bod
   let parsed: unknown = text;
   try { parsed = text === '' ? undefined : JSON.parse(text); } catch { /* text body, e.g. /metrics */ }
   return { status: res.status, body: parsed };
+}
+
+/**
+ * A request whose target is sent byte for byte (node:http does not normalise it): percent-encoded, dot
+ * segments, absolute-form. `fetch` would normalise these before sending, hiding the attacks tested.
+ */
+export function rawApi(server: GuestServer, method: string, target: string, headers: Record<string, string> = {}, body?: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port: server.port, method, path: target, headers: { ...headers, connection: 'close' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
