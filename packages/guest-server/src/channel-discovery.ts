@@ -6,7 +6,7 @@
 import { basename, join } from 'node:path';
 import type { Logger } from 'pino';
 import { CHANNEL_ALT_PREFIX, CHANNEL_SUFFIX, channelFileName, parseChannelName, type Clock, type TimerHandle } from '@guesthb/protocol';
-import { listChannelDir, type ChannelDirWatcher, type WatchChannelDir } from './channel-watcher.js';
+import { RefusalLog, inspectChannel, listChannelDir, type ChannelDirWatcher, type WatchChannelDir } from './channel-watcher.js';
 import type { GuestServerConfig } from './config.js';
 import type { InstanceTable } from './instance-table.js';
 
@@ -25,9 +25,16 @@ export class ChannelDiscovery {
   #auditTimer: TimerHandle | undefined;
   #started = false;
   #closing: Promise<void> | undefined;
+  readonly #refusals: RefusalLog;
 
   constructor(deps: ChannelDiscoveryDeps) {
     this.#deps = deps;
+    this.#refusals = new RefusalLog(deps.log.child({ component: 'discovery' }));
+  }
+
+  /** Channel names refused so far (symlinks, non-sockets). */
+  get refusedCount(): number {
+    return this.#refusals.count;
   }
 
   /** Watches the directory (or logs why not), then runs the start-up scan, which arms the audit. */
@@ -37,8 +44,10 @@ export class ChannelDiscovery {
     const { channelDir } = this.#deps.config();
     try {
       this.#watcher = await this.#deps.watchChannelDir(channelDir, {
+        accepts: isChannelName,
         onAdded: (path) => this.#onChannelAdded(path),
         onRemoved: (path) => this.#onChannelRemoved(path),
+        onRefused: (path, what) => this.#refusals.refuse(path, what),
       }, this.#deps.log.child({ component: 'watcher' }));
     } catch (err) {
       this.#deps.log.error({ err, channelDir }, 'cannot watch the channel directory; relying on the search audit');
@@ -60,19 +69,21 @@ export class ChannelDiscovery {
   /** Looks for a channel file of `uuid` under either name pattern and connects to the first found. */
   async findChannel(uuid: string): Promise<void> {
     const dir = this.#deps.config().channelDir;
-    const paths = await listChannelDir(dir).catch(() => [] as string[]);
     for (const name of [channelFileName(uuid), `${CHANNEL_ALT_PREFIX}${uuid}${CHANNEL_SUFFIX}`]) {
       const path = join(dir, name);
-      if (paths.includes(path)) {
+      const entry = await inspectChannel(path);
+      if (entry.kind === 'socket') {
         this.#onChannelAdded(path);
         return;
       }
+      if (entry.kind === 'refused') this.#refusals.refuse(path, entry.what);
     }
   }
 
   #onChannelAdded(path: string): void {
     const parsed = parseChannelName(basename(path));
     if (parsed === undefined || this.#closing !== undefined) return;   // other names are ignored (daemons §1.1)
+    this.#refusals.forget(path);
     const instances = this.#deps.instances;
     const existing = instances.get(parsed.uuid);
     const link = existing?.state.link.kind;
@@ -103,7 +114,7 @@ export class ChannelDiscovery {
     const { channelDir } = this.#deps.config();
     let paths: string[];
     try {
-      paths = await listChannelDir(channelDir);
+      paths = await listChannelDir(channelDir, isChannelName, (path, what) => this.#refusals.refuse(path, what));
     } catch (err) {
       this.#deps.log.warn({ err, channelDir }, 'search audit: cannot list the channel directory');
       paths = [];
@@ -139,4 +150,9 @@ export class ChannelDiscovery {
     this.#disarmAudit();
     await this.#watcher?.close().catch((err: unknown) => this.#deps.log.warn({ err }, 'watcher close failed'));
   }
+}
+
+/** The name filter of the watcher and the audit: the two channel name patterns (daemons §1.1). */
+function isChannelName(name: string): boolean {
+  return parseChannelName(name) !== undefined;
 }
