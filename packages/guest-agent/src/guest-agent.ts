@@ -12,6 +12,8 @@ import type { AgentConfig } from './config.js';
 import { GuestAgentError, GuestAgentErrorCode } from './errors.js';
 import { DEFAULT_INVENTORY_LIMITS, Inventory, type Instance, type InventoryLimits } from './inventory.js';
 import { createAgentMetrics, type AgentMetrics } from './metrics.js';
+import { InventoryFleet } from './fleet-source.js';
+import { operatorRoutes } from './operator-app.js';
 import { PeriodicTask } from './periodic-task.js';
 import { buildRxApp } from './rx-app.js';
 import { createServerClient } from './server-client.js';
@@ -76,6 +78,11 @@ export function createGuestAgent(deps: GuestAgentDeps): GuestAgent {
     clock: deps.clock, random: deps.random, send: (event) => vim.sendEvent(event), log: log.child({ component: 'vim-outbox' }),
     observer: metrics.outboxObserver, options: deps.outbox ?? DEFAULT_OUTBOX_OPTIONS,
   });
+  // The operator API's view of the fleet (issue 15); a server counts as unreachable after 2.5 audit periods of silence.
+  const fleet = new InventoryFleet({
+    inventory, clock: deps.clock, log: log.child({ component: 'operator' }), vimOutboxDepth: () => outbox.size,
+    reachableWindowMs: () => Math.max(2.5 * config.auditPeriodMs, 10_000),
+  });
   const commander = new ServerCommander({ inventory, client: servers, log: log.child({ component: 'server-commander' }), metrics, maxBacklogPerHost: 1000 });
   const submit = (commands: Parameters<ServerCommander['submit']>[0]): void => commander.submit(commands);
   const enqueue = (event: Parameters<VimOutbox['enqueue']>[0]): void => outbox.enqueue(event);
@@ -101,6 +108,7 @@ export function createGuestAgent(deps: GuestAgentDeps): GuestAgent {
       eventLog.info({ hostname: event.hostname, kind: event.kind, id: event.id, vimEvents: plan.vim.length, commands: plan.commands.length, note: plan.note }, 'server event');
       submit(plan.commands);
       for (const vimEvent of plan.vim) enqueue(vimEvent);
+      fleet.noteServerEvent(event);
     }
     const hostname = batch.events[0]?.hostname;
     const reannounce = !sawReady && hostname !== undefined && inventory.server(hostname) === undefined;
@@ -125,6 +133,7 @@ export function createGuestAgent(deps: GuestAgentDeps): GuestAgent {
     log: log.child({ component: 'rx' }), metrics, token: () => token, acceptEvents,
     health: () => ({ ok: listening, detail: { hosts: inventory.hostCount, instances: inventory.instanceCount, outbox: outbox.size } }),
   });
+  void rxApp.register(operatorRoutes, { fleet, token: () => token, log: log.child({ component: 'operator' }), clock: deps.clock });
   const auditDeps = { inventory, clock: deps.clock, metrics, submit, enqueue };
   const firstDelayMs = deps.firstAuditDelayMs ?? 2_000;
   const vimAudit = new PeriodicTask({
@@ -142,6 +151,7 @@ export function createGuestAgent(deps: GuestAgentDeps): GuestAgent {
     await Promise.all([vimAudit.close(), serverAudit.close()]);
     await vimApp.close();
     await rxApp.close();
+    fleet.close();
     outbox.close();
     commander.close();
     await ownDispatcher?.destroy();

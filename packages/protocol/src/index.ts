@@ -18,3 +18,4 @@ export * from './backoff.js';
 export * from './channel-name.js';
 export * from './peer-api.js';
 export * from './vim-api.js';
+export * from './operator-api.js';

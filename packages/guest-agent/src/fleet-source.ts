@@ -1,0 +1,212 @@
+/**
+ * The agent's fleet as the operator API sees it (issue 15): an adapter over the inventory, the VIM outbox
+ * and the stream of guest-server events. Changes reach subscribers two ways: at once for a server event
+ * (noteServerEvent), and by a periodic comparison of views for everything else (VIM commands, audits,
+ * server reachability), which runs only while someone listens.
+ */
+import type { Clock, InstanceState, OperatorHostList, OperatorInstance, OperatorStreamMessage, PeerEvent } from '@guesthb/protocol';
+import type { Logger } from 'pino';
+import { emptyCounts, factsOf, hostView, instanceView, serverView, uuidOf, type InstanceFacts } from './fleet-view.js';
+import type { Inventory } from './inventory.js';
+
+/** What the operator routes need; implemented by InventoryFleet, or by a fake in tests of the routes. */
+export interface FleetSource {
+  hosts(): OperatorHostList;
+  instances(filter?: InstanceFilter): OperatorInstance[];
+  /** By uuid, else by name. */
+  instance(key: string): OperatorInstance | undefined;
+  /** Calls `listener` for every change until the returned function is called. */
+  subscribe(listener: (message: OperatorStreamMessage) => void): () => void;
+}
+
+export interface InstanceFilter {
+  readonly host?: string | undefined;
+  readonly state?: InstanceState | undefined;
+}
+
+export interface InventoryFleetDeps {
+  readonly inventory: Inventory;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** Events waiting for the VIM. */
+  readonly vimOutboxDepth: () => number;
+  /** A server silent for longer than this is unreachable (the server audit queries each one every period). */
+  readonly reachableWindowMs: () => number;
+  /** Period of the change comparison while subscribers exist. */
+  readonly pollMs?: number;
+  /** Instances whose facts are remembered (bounded like the inventory). */
+  readonly maxFacts?: number;
+}
+
+const DEFAULT_POLL_MS = 1000;
+
+export class InventoryFleet implements FleetSource {
+  readonly #deps: InventoryFleetDeps;
+  readonly #facts = new Map<string, InstanceFacts>();
+  readonly #listeners = new Set<(message: OperatorStreamMessage) => void>();
+  /** Last view sent per instance / host (as JSON), to send only changes. */
+  readonly #sentInstances = new Map<string, { readonly json: string; readonly hostname: string }>();
+  readonly #sentHosts = new Map<string, string>();
+  #timer: ReturnType<Clock['setTimeout']> | undefined;
+  #closed = false;
+
+  constructor(deps: InventoryFleetDeps) {
+    this.#deps = deps;
+  }
+
+  hosts(): OperatorHostList {
+    const { inventory } = this.#deps;
+    const now = this.#deps.clock.now();
+    const perHost = new Map<string, ReturnType<typeof emptyCounts>>();
+    const totals = new Map<string, number>();
+    for (const inst of inventory.instances()) {
+      const view = this.#view(inst.uuid);
+      if (view === undefined) continue;
+      let counts = perHost.get(inst.hostname);
+      if (counts === undefined) perHost.set(inst.hostname, counts = emptyCounts());
+      counts[view.state]++;
+      totals.set(inst.hostname, (totals.get(inst.hostname) ?? 0) + 1);
+    }
+    const hosts = [...inventory.hosts()].map((host) => {
+      const server = inventory.server(host.hostname);
+      return hostView(host, server === undefined ? null : serverView(server, now, this.#deps.reachableWindowMs()),
+        totals.get(host.hostname) ?? 0, perHost.get(host.hostname) ?? emptyCounts());
+    });
+    hosts.sort((a, b) => a.hostname.localeCompare(b.hostname));
+    return { hosts, vimOutboxDepth: this.#deps.vimOutboxDepth() };
+  }
+
+  instances(filter: InstanceFilter = {}): OperatorInstance[] {
+    const out: OperatorInstance[] = [];
+    for (const inst of this.#deps.inventory.instances()) {
+      if (filter.host !== undefined && inst.hostname !== filter.host) continue;
+      const view = this.#view(inst.uuid);
+      if (view === undefined || (filter.state !== undefined && view.state !== filter.state)) continue;
+      out.push(view);
+    }
+    out.sort((a, b) => a.hostname.localeCompare(b.hostname) || a.uuid.localeCompare(b.uuid));
+    return out;
+  }
+
+  instance(key: string): OperatorInstance | undefined {
+    const byUuid = this.#view(key);
+    if (byUuid !== undefined) return byUuid;
+    for (const inst of this.#deps.inventory.instances()) {
+      const view = this.#view(inst.uuid);
+      if (view?.name === key) return view;
+    }
+    return undefined;
+  }
+
+  subscribe(listener: (message: OperatorStreamMessage) => void): () => void {
+    if (this.#listeners.size === 0) this.#snapshotSent();
+    this.#listeners.add(listener);
+    this.#arm();
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  /** Records what a guest-server event says (after the inventory took it) and tells subscribers at once. */
+  noteServerEvent(event: PeerEvent): void {
+    const uuid = uuidOf(event);
+    if (uuid !== undefined) {
+      const facts = factsOf(event, this.#facts.get(uuid));
+      if (facts !== undefined) this.#remember(uuid, facts);
+    }
+    if (this.#listeners.size === 0) return;
+    const facts = uuid === undefined ? undefined : this.#facts.get(uuid);
+    if (facts !== undefined) this.#emit({ type: 'server-event', hostname: event.hostname, uuid: uuid ?? null, event: facts.lastEvent });
+    if (uuid !== undefined) this.#sendIfChanged(uuid);
+  }
+
+  /** Stops the comparison timer and drops the listeners. Idempotent. */
+  close(): void {
+    this.#closed = true;
+    this.#listeners.clear();
+    if (this.#timer !== undefined) this.#deps.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #remember(uuid: string, facts: InstanceFacts): void {
+    this.#facts.delete(uuid); // re-insert: the map's order is least recently updated first
+    this.#facts.set(uuid, facts);
+    const max = this.#deps.maxFacts ?? 200_000;
+    while (this.#facts.size > max) this.#facts.delete(this.#facts.keys().next().value as string);
+  }
+
+  #view(uuid: string): OperatorInstance | undefined {
+    const { inventory } = this.#deps;
+    const inst = inventory.instance(uuid);
+    if (inst === undefined) return undefined;
+    const server = inventory.server(inst.hostname);
+    const reachable = server !== undefined && this.#deps.clock.now() - server.lastContactMs <= this.#deps.reachableWindowMs();
+    return instanceView(inst, inventory.hostByName(inst.hostname), reachable, this.#facts.get(uuid));
+  }
+
+  #sendIfChanged(uuid: string): void {
+    const view = this.#view(uuid);
+    if (view === undefined) return;
+    const json = JSON.stringify(view);
+    if (this.#sentInstances.get(uuid)?.json === json) return;
+    this.#sentInstances.set(uuid, { json, hostname: view.hostname });
+    this.#emit({ type: 'instance', instance: view });
+  }
+
+  /** The first subscriber starts from the current views, so only later changes are sent. */
+  #snapshotSent(): void {
+    this.#sentInstances.clear();
+    this.#sentHosts.clear();
+    for (const inst of this.#deps.inventory.instances()) {
+      const view = this.#view(inst.uuid);
+      if (view !== undefined) this.#sentInstances.set(inst.uuid, { json: JSON.stringify(view), hostname: view.hostname });
+    }
+    for (const host of this.hosts().hosts) this.#sentHosts.set(host.hostname, hostKey(host));
+  }
+
+  #compare(): void {
+    const { inventory } = this.#deps;
+    for (const [uuid, { hostname }] of this.#sentInstances) {
+      if (inventory.instance(uuid) !== undefined) continue;
+      this.#sentInstances.delete(uuid);
+      this.#facts.delete(uuid);
+      this.#emit({ type: 'instance-removed', uuid, hostname });
+    }
+    for (const inst of inventory.instances()) this.#sendIfChanged(inst.uuid);
+    for (const host of this.hosts().hosts) {
+      const key = hostKey(host);
+      if (this.#sentHosts.get(host.hostname) === key) continue;
+      this.#sentHosts.set(host.hostname, key);
+      this.#emit({ type: 'host', host });
+    }
+  }
+
+  #arm(): void {
+    if (this.#timer !== undefined || this.#closed) return;
+    this.#timer = this.#deps.clock.setTimeout(() => {
+      this.#timer = undefined;
+      if (this.#listeners.size === 0) return; // idle: nothing compares until the next subscriber
+      try {
+        this.#compare();
+      } catch (err) {
+        this.#deps.log.error({ err }, 'fleet comparison failed');
+      }
+      this.#arm();
+    }, this.#deps.pollMs ?? DEFAULT_POLL_MS);
+  }
+
+  #emit(message: OperatorStreamMessage): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(message);
+      } catch (err) {
+        this.#deps.log.warn({ err }, 'operator stream listener failed');
+      }
+    }
+  }
+}
+
+/** A host's identity for change detection: everything but the contact age, which changes every millisecond. */
+function hostKey(host: OperatorHostList['hosts'][number]): string {
+  return JSON.stringify({ ...host, server: host.server === null ? null : { ...host.server, lastContactAgoMs: 0 } });
+}
