@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_AGENT_URL, parseGuestctlArgs } from '../src/cli-args.js';
-import { ExitCode, GuestctlError } from '../src/errors.js';
+import type { GuestctlError } from '../src/errors.js';
+import { ExitCode } from '../src/errors.js';
 
 const parse = (argv: string[], env: Record<string, string> = {}) => parseGuestctlArgs(argv, env);
 
