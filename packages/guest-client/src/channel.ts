@@ -1,18 +1,20 @@
 /**
  * The client's end of the heartbeat channel (client §2): the virtio-serial character device, or, for any
- * other file type, a UNIX stream socket the client connects to. Edge code: the only file doing channel I/O.
+ * other file type, a UNIX stream socket the client connects to. Edge code: socket I/O here, device I/O in
+ * device-channel.ts.
  */
 import { createConnection, type Socket } from 'node:net';
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { backoffDelayMs, type Clock, type TimerHandle } from '@guesthb/protocol';
+import { openDevice } from './device-channel.js';
 import { GuestClientError } from './errors.js';
 
 export interface ChannelHandlers {
   onData(chunk: Buffer): void;
-  /** The host end came back (socket reconnected). */
+  /** The host end came back (socket reconnected, device reopened with its host end present). */
   onUp(): void;
-  /** The host end went away (socket closed). */
+  /** The host end went away (socket closed, device read EOF/EIO/ENODEV). */
   onDown(): void;
 }
 
@@ -22,8 +24,6 @@ export interface Channel {
   close(): Promise<void>;
 }
 
-/** Pause after an empty or failed device read: the reference client's poll loop runs every 25–300 ms (client §6). */
-const DEVICE_IDLE_MS = 250;
 const RECONNECT = { baseMs: 1000, maxMs: 30_000 } as const;
 
 /** Opens `path`; throws GC_ERR_DEVICE_MISSING when it does not exist (exit 6 in the CLI, client §2). */
@@ -37,53 +37,8 @@ export async function openChannel(path: string, handlers: ChannelHandlers, clock
     }
     throw new GuestClientError('GC_ERR_CHANNEL_FAILED', `cannot stat ${path}`, { cause: err });
   }
-  if (info.isCharacterDevice()) return openDevice(path, handlers, clock, log);
+  if (info.isCharacterDevice()) return openDevice(path, info.rdev, handlers, clock, log);
   return connectSocket(path, handlers, clock, log);
-}
-
-async function openDevice(path: string, handlers: ChannelHandlers, clock: Clock, log: Logger): Promise<Channel> {
-  let file: FileHandle;
-  try {
-    file = await open(path, 'r+');
-  } catch (err) {
-    throw new GuestClientError('GC_ERR_CHANNEL_FAILED', `cannot open ${path}`, { cause: err });
-  }
-  let closed = false;
-  let idle: TimerHandle | undefined;
-  let pending: Promise<unknown> = Promise.resolve();                    // writes in order; close waits for them
-  const buffer = Buffer.alloc(4096);
-  const readLoop = (): void => {
-    if (closed) return;
-    file.read(buffer, 0, buffer.length, null).then(({ bytesRead }) => {
-      if (bytesRead > 0) {
-        handlers.onData(Buffer.from(buffer.subarray(0, bytesRead)));
-        readLoop();
-        return;
-      }
-      // EOF: the host end is not connected; it delivers nothing and changes no state (client §2).
-      idle = clock.setTimeout(readLoop, DEVICE_IDLE_MS);
-    }, (err: unknown) => {
-      if (closed) return;
-      if ((err as NodeJS.ErrnoException).code !== 'ENODEV') log.warn({ err }, 'channel read failed');
-      idle = clock.setTimeout(readLoop, DEVICE_IDLE_MS);
-    });
-  };
-  readLoop();
-  return {
-    kind: 'device',
-    write: (bytes) => {
-      // ENODEV (host end not connected) counts as success (client §2).
-      pending = pending.then(() => file.write(bytes)).catch((err: unknown) => {
-        if ((err as NodeJS.ErrnoException).code !== 'ENODEV') log.warn({ err }, 'channel write failed');
-      });
-    },
-    close: async () => {
-      closed = true;
-      if (idle !== undefined) clock.clearTimeout(idle);
-      await pending;
-      await file.close().catch(() => undefined);
-    },
-  };
 }
 
 function connectSocket(path: string, handlers: ChannelHandlers, clock: Clock, log: Logger): Promise<Channel> {
