@@ -10,6 +10,7 @@ import { AwdError, AwdErrorCode } from './errors.js';
 import type { EventSink } from './events.js';
 import type { AwdMetrics } from './metrics.js';
 import { Notifier, type NotifyConnection } from './notifier.js';
+import type { ParsedScript } from './script.js';
 import { SocketNode } from './socket-node.js';
 import { Watchdog } from './watchdog.js';
 
@@ -27,6 +28,9 @@ interface Instance {
   readonly node: SocketNode;
   /** Only for a listening notification node; a connecting one is dialled per notification. */
   readonly notifyNode: SocketNode | undefined;
+  readonly notifier: Notifier;
+  /** The script in use (SIGHUP may replace it). */
+  script: ParsedScript;
 }
 
 export class Awd {
@@ -57,6 +61,22 @@ export class Awd {
     for (const i of this.#instances) await i.node.start();
     for (const i of this.#instances) i.watchdog.start();
     this.#deps.log.info({ watchdogs: this.#instances.map((i) => i.spec.id) }, 'awd started');
+  }
+
+  /**
+   * SIGHUP: new scripts (already read and parsed) replace the running ones, by watchdog id; a running
+   * notification finishes with the script it started with. Returns the ids whose script changed.
+   */
+  updateScripts(watchdogs: readonly WatchdogSpec[]): string[] {
+    const changed: string[] = [];
+    for (const spec of watchdogs) {
+      const instance = this.#instances.find((i) => i.spec.id === spec.id);
+      if (instance === undefined || instance.script.text === spec.script.text) continue;
+      instance.notifier.setScript(spec.script);
+      instance.script = spec.script;
+      changed.push(spec.id);
+    }
+    return changed;
   }
 
   close(): Promise<void> {
@@ -127,7 +147,7 @@ export class Awd {
       ...(metrics === undefined ? {} : { metrics }),
     });
     ref.watchdog = watchdog;
-    return { spec, watchdog, node, notifyNode };
+    return { spec, watchdog, node, notifyNode, notifier, script: spec.script };
   }
 }
 

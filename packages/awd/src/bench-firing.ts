@@ -52,7 +52,7 @@ function oneTrial(clock: Clock, timeoutMs: number): Promise<number> {
     let inputAt = 0;
     const watchdog = new Watchdog({
       id: 'bench',
-      policy: { pulseIntervalMs: 3_600_000, timeoutMs, armAtStart: false },
+      policy: { pulseIntervalMs: 3_600_000, timeoutMs, armAtStart: false, stallThresholdMs: 500 },
       input: 'any',
       server: true,
       clock,

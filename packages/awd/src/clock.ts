@@ -10,3 +10,12 @@ export const systemClock: Clock = {
   setTimeout: (fn, delayMs) => setTimeout(fn, delayMs),
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
+
+/**
+ * Runs `fn` after the event loop has polled for I/O once: setImmediate callbacks run in the check
+ * phase, which follows the poll phase, so data already waiting in a socket is read (and its 'data'
+ * handlers run) first. A timer that fires late after awd was stopped runs before that poll (issue 13).
+ */
+export function afterPendingIo(fn: () => void): void {
+  setImmediate(fn);
+}

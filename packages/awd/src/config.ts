@@ -5,6 +5,7 @@
  */
 import { AwdError, AwdErrorCode } from './errors.js';
 import { parseQemuBool, parseQemuOpts, type QemuOpts } from './qemu-opts.js';
+import { parseScript, ScriptSyntaxError, type ParsedScript } from './script.js';
 
 export type NodeAddress =
   | { readonly kind: 'tcp'; readonly host: string; readonly port: number }
@@ -30,8 +31,12 @@ export interface WatchdogSpec {
   readonly awdNode: ChardevSpec;
   readonly notificationNode: ChardevSpec;
   readonly scriptPath: string;
-  /** The script text, read once at start like the patch. */
-  readonly script: string;
+  /** The script, read and parsed once at start (and on SIGHUP), never at firing time (issue 13). */
+  readonly script: ParsedScript;
+  /** Largest opt_script accepted, in bytes. */
+  readonly maxScriptBytes: number;
+  /** A timer this late (ms) means awd itself was stalled (README "Timer rules"). */
+  readonly stallThresholdMs: number;
   readonly pulseIntervalMs: number;
   readonly timeoutMs: number;
   readonly input: InputMode;
@@ -65,12 +70,17 @@ export interface RawOptions {
 
 export const DEFAULT_PULSE_INTERVAL_MS = 5000;
 export const DEFAULT_TIMEOUT_MS = 2000;
+/** Default `max_script_bytes`: 1 MiB. */
+export const DEFAULT_MAX_SCRIPT_BYTES = 1024 * 1024;
+/** Default `stall_threshold_ms`. */
+export const DEFAULT_STALL_THRESHOLD_MS = 500;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const SWITCHES = ['chardev', 'object', 'http', 'event-log', 'log-level', 'config'];
-const MISSING_TEXT = "advanced-watchdog needs 'awd_node', 'notification_node', 'opt_script' and 'server' property set";
+const REQUIRED_KEYS = ['awd_node', 'notification_node', 'opt_script', 'iothread'] as const;
 const WATCHDOG_KEYS = new Set([
   'id', 'server', 'awd_node', 'notification_node', 'opt_script', 'iothread', 'pulse_interval', 'timeout',
   'input', 'notify', 'arm_at_start', 'notify_retries', 'notify_retry_ms', 'notify_timeout_ms',
+  'max_script_bytes', 'stall_threshold_ms',
 ]);
 const CHARDEV_KEYS = new Set(['id', 'host', 'port', 'path', 'server', 'wait', 'reconnect', 'nodelay', 'ipv4', 'ipv6']);
 
@@ -116,8 +126,14 @@ function applySwitch(raw: RawOptions, name: string, value: string): void {
   else raw.configFiles.push(value);
 }
 
+/**
+ * Reads a script file: its text, or throws. Reading more than `maxBytes` is pointless (the script is
+ * refused then), so a reader may stop after `maxBytes + 1` bytes.
+ */
+export type ScriptReader = (path: string, maxBytes: number) => string;
+
 /** Builds the config; `readScript` returns the file's text or throws (injected: no fs here). */
-export function buildConfig(raw: RawOptions, readScript: (path: string) => string): AwdConfig {
+export function buildConfig(raw: RawOptions, readScript: ScriptReader): AwdConfig {
   const chardevs = new Map<string, ChardevSpec | { readonly id: string; readonly notSocket: true }>();
   for (const text of raw.chardevs) {
     const spec = parseChardev(parseQemuOpts(text));
@@ -180,7 +196,7 @@ function parseWatchdog(
   opts: QemuOpts,
   chardevs: ReadonlyMap<string, ChardevSpec | { readonly id: string; readonly notSocket: true }>,
   used: Set<string>,
-  readScript: (path: string) => string,
+  readScript: ScriptReader,
 ): WatchdogSpec {
   const p = opts.props;
   for (const key of p.keys()) {
@@ -188,21 +204,22 @@ function parseWatchdog(
   }
   const id = p.get('id');
   if (id === undefined || id === '') throw new AwdError(AwdErrorCode.USAGE, "Parameter 'id' is missing");
-  const awdId = p.get('awd_node');
-  const notifyId = p.get('notification_node');
-  const scriptPath = p.get('opt_script');
-  if (awdId === undefined || notifyId === undefined || scriptPath === undefined || p.get('iothread') === undefined) {
-    throw new AwdError(AwdErrorCode.OBJECT_INVALID, MISSING_TEXT);
+  // The patch's message named 'server' (never checked) and not which one was missing (issue 13).
+  const missing = REQUIRED_KEYS.filter((key) => (p.get(key) ?? '') === '');
+  if (missing.length > 0) {
+    throw new AwdError(
+      AwdErrorCode.OBJECT_INVALID,
+      `advanced-watchdog '${id}': missing ${missing.map((k) => `'${k}'`).join(', ')} (needs 'awd_node', 'notification_node', 'opt_script' and 'iothread')`,
+    );
   }
+  const awdId = p.get('awd_node') ?? '';
+  const notifyId = p.get('notification_node') ?? '';
+  const scriptPath = p.get('opt_script') ?? '';
   const awdNode = resolveChardev(awdId, chardevs, used);
   const notificationNode = resolveChardev(notifyId, chardevs, used);
-  let script: string;
-  try {
-    script = readScript(scriptPath);
-  } catch (err) {
-    throw new AwdError(AwdErrorCode.SCRIPT, `advanced-watchdog can't get opt script data: ${scriptPath}`, { cause: err });
-  }
-  if (script.trim() === '') throw new AwdError(AwdErrorCode.SCRIPT, `advanced-watchdog can't get opt script data: ${scriptPath}`);
+  const notify = oneOf('notify', p.get('notify') ?? 'auto', NOTIFY_MODES);
+  const maxScriptBytes = positiveOr('max_script_bytes', p.get('max_script_bytes'), DEFAULT_MAX_SCRIPT_BYTES);
+  const script = loadScript(scriptPath, maxScriptBytes, notify, readScript);
   return Object.freeze({
     id,
     server: parseQemuBool('server', p.get('server') ?? 'off'),
@@ -213,12 +230,35 @@ function parseWatchdog(
     pulseIntervalMs: positiveOr('pulse_interval', p.get('pulse_interval'), DEFAULT_PULSE_INTERVAL_MS),
     timeoutMs: positiveOr('timeout', p.get('timeout'), DEFAULT_TIMEOUT_MS),
     input: oneOf('input', p.get('input') ?? 'any', INPUT_MODES),
-    notify: oneOf('notify', p.get('notify') ?? 'auto', NOTIFY_MODES),
+    notify,
+    maxScriptBytes,
+    stallThresholdMs: positiveOr('stall_threshold_ms', p.get('stall_threshold_ms'), DEFAULT_STALL_THRESHOLD_MS),
     armAtStart: parseQemuBool('arm_at_start', p.get('arm_at_start') ?? 'off'),
     notifyRetries: toUint('notify_retries', p.get('notify_retries') ?? '3'),
     notifyRetryMs: positiveOr('notify_retry_ms', p.get('notify_retry_ms'), 1000),
     notifyTimeoutMs: positiveOr('notify_timeout_ms', p.get('notify_timeout_ms'), 5000),
   });
+}
+
+/** Reads and parses opt_script once; every failure is a configuration error naming the file (and line). */
+function loadScript(path: string, maxBytes: number, notify: NotifyMode, readScript: ScriptReader): ParsedScript {
+  let text: string;
+  try {
+    text = readScript(path, maxBytes);
+  } catch (err) {
+    throw new AwdError(AwdErrorCode.SCRIPT, `advanced-watchdog can't get opt script data: ${path}`, { cause: err });
+  }
+  if (text.trim() === '') throw new AwdError(AwdErrorCode.SCRIPT, `advanced-watchdog can't get opt script data: ${path}`);
+  if (Buffer.byteLength(text) > maxBytes) {
+    throw new AwdError(AwdErrorCode.SCRIPT, `opt_script ${path} is larger than max_script_bytes (${maxBytes} bytes)`);
+  }
+  try {
+    // raw writes the bytes and hmp sends lines: only a script that may go to QMP must be valid QMP.
+    return parseScript(text, notify === 'auto' || notify === 'qmp');
+  } catch (err) {
+    if (!(err instanceof ScriptSyntaxError)) throw err;
+    throw new AwdError(AwdErrorCode.SCRIPT_SYNTAX, `opt_script ${path}:${err.line}: ${err.reason}`, { cause: err });
+  }
 }
 
 function resolveChardev(

@@ -12,8 +12,10 @@ export const AwdErrorCode = {
   CHARDEV_NOT_SOCKET: 'AWD_ERR_CHARDEV_NOT_SOCKET',
   /** A chardev is used by two watchdogs, or twice by one ("Device '<id>' is in use"). */
   CHARDEV_IN_USE: 'AWD_ERR_CHARDEV_IN_USE',
-  /** opt_script is missing, unreadable or empty. */
+  /** opt_script is missing, unreadable, empty or larger than max_script_bytes. */
   SCRIPT: 'AWD_ERR_SCRIPT',
+  /** opt_script cannot be sent as QMP (unclosed or invalid JSON object); the message names the line. */
+  SCRIPT_SYNTAX: 'AWD_ERR_SCRIPT_SYNTAX',
   /** A listening node could not bind its address. */
   LISTEN: 'AWD_ERR_LISTEN',
   /** A notification attempt failed (connect, closed, timeout or a command rejected). */
@@ -30,6 +32,7 @@ export const CONFIG_ERROR_CODES: readonly AwdErrorCode[] = [
   AwdErrorCode.CHARDEV_NOT_SOCKET,
   AwdErrorCode.CHARDEV_IN_USE,
   AwdErrorCode.SCRIPT,
+  AwdErrorCode.SCRIPT_SYNTAX,
 ];
 
 /** The one error class of awd; match on `code`, not on the message. */

@@ -2,7 +2,8 @@
 import type { Writable } from 'node:stream';
 
 export type AwdEvent =
-  | { readonly event: 'timeout'; readonly watchdog: string; readonly silentMs: number; readonly lateMs: number }
+  /** `stallMs`: present when the firing came after awd itself stalled that long (and no input was waiting). */
+  | { readonly event: 'timeout'; readonly watchdog: string; readonly silentMs: number; readonly lateMs: number; readonly stallMs?: number }
   | { readonly event: 'recovered'; readonly watchdog: string; readonly outageMs: number }
   | {
       readonly event: 'notified';
@@ -10,6 +11,8 @@ export type AwdEvent =
       readonly mode: string;
       readonly attempts: number;
       readonly commands: readonly CommandRecord[];
+      /** Present when the transcript was cut (see `boundTranscript`): how many commands there were. */
+      readonly commandCount?: number;
     }
   | {
       readonly event: 'notify-failed';
@@ -18,6 +21,7 @@ export type AwdEvent =
       readonly attempts: number;
       readonly reason: string;
       readonly commands: readonly CommandRecord[];
+      readonly commandCount?: number;
     }
   | { readonly event: 'connected' | 'disconnected'; readonly watchdog: string; readonly node: string };
 
@@ -26,6 +30,31 @@ export interface CommandRecord {
   readonly sent: string;
   readonly answer: string | null;
   readonly ok: boolean;
+}
+
+/** Commands kept in one event's transcript, and characters kept of each text in it. */
+export const MAX_TRANSCRIPT_COMMANDS = 100;
+export const MAX_TRANSCRIPT_TEXT_CHARS = 1000;
+
+/**
+ * Bounds a notification transcript for an event line: a 1 MiB script must not become a 1 MiB (or, with
+ * answers, larger) JSON line serialised on the event loop. Keeps the first commands, every rejected
+ * one among the rest up to the same bound, and cuts long texts; `commandCount` says how many there were.
+ */
+export function boundTranscript(records: readonly CommandRecord[]): { commands: CommandRecord[]; commandCount?: number } {
+  const small = (r: CommandRecord): CommandRecord => ({ sent: cut(r.sent), answer: r.answer === null ? null : cut(r.answer), ok: r.ok });
+  if (records.length <= MAX_TRANSCRIPT_COMMANDS) return { commands: records.map(small) };
+  const kept = records.slice(0, MAX_TRANSCRIPT_COMMANDS);
+  for (let i = MAX_TRANSCRIPT_COMMANDS; i < records.length && kept.length < 2 * MAX_TRANSCRIPT_COMMANDS; i++) {
+    const r = records[i];
+    if (r !== undefined && !r.ok) kept.push(r);
+  }
+  return { commands: kept.map(small), commandCount: records.length };
+}
+
+/** A text cut to MAX_TRANSCRIPT_TEXT_CHARS for events and log lines, saying how long it was. */
+export function cut(text: string): string {
+  return text.length <= MAX_TRANSCRIPT_TEXT_CHARS ? text : `${text.slice(0, MAX_TRANSCRIPT_TEXT_CHARS)}… (${text.length} chars)`;
 }
 
 export interface EventSink {

@@ -2,7 +2,7 @@
  * Composition root (STYLE.md R14): argv → config → logger → event log → awd → http → signals.
  * The only file that reads process.env, opens files and installs signal handlers.
  */
-import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
+import { closeSync, createWriteStream, openSync, readFileSync, readSync, type WriteStream } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type http from 'node:http';
@@ -30,7 +30,20 @@ export function loadConfig(argv: readonly string[]): AwdConfig {
     }
     parseConfigFile(text, raw, file);
   }
-  return buildConfig(raw, (path) => readFileSync(path, 'utf8'));
+  return buildConfig(raw, readBounded);
+}
+
+/** Reads at most `maxBytes + 1` bytes of a file: enough to tell that it is too large, never more. */
+function readBounded(path: string, maxBytes: number): string {
+  const fd = openSync(path, 'r');
+  try {
+    const buffer = Buffer.alloc(maxBytes + 1);
+    let length = 0;
+    for (let n = -1; n !== 0 && length < buffer.length; length += n) n = readSync(fd, buffer, length, buffer.length - length, null);
+    return buffer.toString('utf8', 0, length);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export const USAGE = `usage: awd [--config FILE]... [--chardev OPTS]... [--object OPTS]... [--http [HOST:]PORT]
@@ -39,7 +52,7 @@ export const USAGE = `usage: awd [--config FILE]... [--chardev OPTS]... [--objec
   --object advanced-watchdog,id=ID,awd_node=ID,notification_node=ID,opt_script=FILE,iothread=ID
            [,server=on|off][,pulse_interval=MS][,timeout=MS][,input=any|frame|watchdog1]
            [,notify=auto|raw|hmp|qmp][,arm_at_start=on|off][,notify_retries=N][,notify_retry_ms=MS]
-           [,notify_timeout_ms=MS]
+           [,notify_timeout_ms=MS][,max_script_bytes=N][,stall_threshold_ms=MS]
   --object iothread,id=ID   accepted and ignored. Single-dash spellings (-chardev, -object) work too.
 See README.md of @guesthb/awd.`;
 
@@ -88,7 +101,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2), env:
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  process.on('SIGHUP', () => reload(argv, config, log, eventLog));
+  process.on('SIGHUP', () => reload(argv, config, log, eventLog, awd));
 
   await awd.start();
   if (config.http !== undefined) {
@@ -105,24 +118,28 @@ export async function main(argv: readonly string[] = process.argv.slice(2), env:
 }
 
 /**
- * SIGHUP: reopen the event log (after logrotate moved it) and apply a new log level. Nodes, watchdogs and
- * scripts are read once at start, like the patch: a change to them is logged as needing a restart.
+ * SIGHUP: reopen the event log (after logrotate moved it), apply a new log level, and re-read and parse
+ * every opt_script, applying the changed ones (a script that no longer parses keeps the running one:
+ * the whole config is refused). Nodes and watchdog options are read once at start: a change to them is
+ * logged as needing a restart.
  */
-function reload(argv: readonly string[], running: AwdConfig, log: Logger, eventLog: ReopenableEventLog | undefined): void {
+function reload(argv: readonly string[], running: AwdConfig, log: Logger, eventLog: ReopenableEventLog | undefined, awd: Awd): void {
   eventLog?.reopen();
   let next: AwdConfig;
   try {
     next = loadConfig(argv);
   } catch (err) {
-    log.error({ err }, 'SIGHUP: config no longer valid; keeping the running one');
+    log.error({ err }, 'SIGHUP: config no longer valid (scripts included); keeping the running one');
     return;
   }
+  const scripts = awd.updateScripts(next.watchdogs);
+  if (scripts.length > 0) log.info({ watchdogs: scripts }, 'SIGHUP: new opt_script applied');
   if (next.logLevel !== log.level) {
     log.info({ from: log.level, to: next.logLevel }, 'SIGHUP: log level changed');
     log.level = next.logLevel;
   }
-  const rest = (c: AwdConfig): unknown => ({ ...c, logLevel: undefined });
-  if (!isDeepStrictEqual(rest(next), rest(running))) log.warn('SIGHUP: nodes, watchdogs or scripts changed; restart awd to apply them');
+  const rest = (c: AwdConfig): unknown => ({ ...c, logLevel: undefined, watchdogs: c.watchdogs.map((w) => ({ ...w, script: undefined })) });
+  if (!isDeepStrictEqual(rest(next), rest(running))) log.warn('SIGHUP: nodes or watchdog options changed; restart awd to apply them');
   else log.info('SIGHUP: reloaded (event log reopened)');
 }
 

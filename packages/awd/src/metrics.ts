@@ -22,6 +22,7 @@ export function createMetrics(): AwdMetrics {
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1],
     registers: [registry],
   });
+  const stalls = new Counter({ name: 'awd_stalls_total', help: 'Timer wake-ups late by the stall threshold or more (awd itself stopped or blocked)', labelNames: ['watchdog'], registers: [registry] });
   const connected = new Gauge({ name: 'awd_node_connected', help: '1 when the chardev has a peer', labelNames: ['node'], registers: [registry] });
   return {
     registry,
@@ -32,6 +33,7 @@ export function createMetrics(): AwdMetrics {
       late.observe({ watchdog }, lateMs / 1000);
     },
     recovered: (watchdog) => recoveries.inc({ watchdog }),
+    stalled: (watchdog) => stalls.inc({ watchdog }),
     notification: (watchdog, ok) => notifications.inc({ watchdog, result: ok ? 'ok' : 'failed' }),
     nodeConnected: (node, isUp) => connected.set({ node }, isUp ? 1 : 0),
   };

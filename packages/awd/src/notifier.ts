@@ -11,12 +11,13 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { backoffDelayMs, type Clock } from '@guesthb/protocol';
 import type { NotifyMode } from './config.js';
-import type { CommandRecord } from './events.js';
+import { cut, type CommandRecord } from './events.js';
 import { MonitorClosedError, MonitorReader, type Matcher } from './monitor-reader.js';
-import { hmpCommands, qmpCommands } from './script.js';
+import type { ParsedScript } from './script.js';
 
 export interface NotifierPolicy {
-  readonly script: string;
+  /** Parsed at start-up: a firing only picks the ready-made commands (issue 13). */
+  readonly script: ParsedScript;
   readonly notify: NotifyMode;
   readonly notifyRetries: number;
   readonly notifyRetryMs: number;
@@ -47,6 +48,8 @@ export interface NotifyResult {
 type Mode = Exclude<NotifyMode, 'auto'>;
 const PROMPT = '(qemu) ';
 const DETECT_MS = 1000;
+/** Commands of one notification logged one by one at info; the rest at debug (a long script must not flood). */
+const LOGGED_COMMANDS = 50;
 const QmpLine = z.looseObject({
   QMP: z.unknown().optional(),
   return: z.unknown().optional(),
@@ -59,14 +62,22 @@ class TransportError extends Error {}
 
 export class Notifier {
   readonly #deps: NotifierDeps;
+  #script: ParsedScript;
 
   constructor(deps: NotifierDeps) {
     this.#deps = deps;
+    this.#script = deps.policy.script;
+  }
+
+  /** Replaces the script (SIGHUP); a notification already running keeps the one it started with. */
+  setScript(script: ParsedScript): void {
+    this.#script = script;
   }
 
   /** Runs the script to completion, until retries are exhausted, or until `signal` aborts; never throws. */
   async notify(signal?: AbortSignal): Promise<NotifyResult> {
     const { policy, clock, log } = this.#deps;
+    const script = this.#script;
     const records: CommandRecord[] = [];
     let mode: Mode | undefined;
     let remaining: string[] | undefined;
@@ -91,7 +102,7 @@ export class Notifier {
         if (isAborted(signal)) onAbort(); // it may have aborted while we were connecting
         reader = new MonitorReader(conn.socket, clock);
         mode ??= policy.notify !== 'auto' ? policy.notify : conn.owned ? await detect(reader) : 'raw';
-        remaining ??= mode === 'raw' ? [policy.script] : mode === 'hmp' ? hmpCommands(policy.script) : qmpCommands(policy.script);
+        remaining ??= mode === 'raw' ? [script.text] : [...(mode === 'hmp' ? script.hmp : script.qmp)];
         await this.#run(mode, conn.socket, reader, remaining, records);
         const rejected = records.filter((r) => !r.ok);
         if (rejected.length === 0) return { ok: true, mode, attempts: attempt, commands: records };
@@ -122,7 +133,8 @@ export class Notifier {
     else await this.#qmpHandshake(socket, reader);
     while (remaining.length > 0) {
       const sent = remaining[0] ?? '';
-      this.#deps.log.info({ sent }, 'notify: command sent');
+      if (records.length < LOGGED_COMMANDS) this.#deps.log.info({ sent: cut(sent) }, 'notify: command sent');
+      else this.#deps.log.debug({ sent: cut(sent) }, 'notify: command sent');
       await writeAll(socket, mode === 'hmp' ? `${sent}\n` : sent).catch(asTransport);
       let record: CommandRecord;
       try {
@@ -182,7 +194,9 @@ export class Notifier {
 
   #record(records: CommandRecord[], record: CommandRecord): void {
     records.push(record);
-    this.#deps.log.info({ sent: record.sent, answer: record.answer, ok: record.ok }, 'notify: answer');
+    const line = { sent: cut(record.sent), answer: record.answer === null ? null : cut(record.answer), ok: record.ok };
+    if (records.length <= LOGGED_COMMANDS) this.#deps.log.info(line, 'notify: answer');
+    else this.#deps.log.debug(line, 'notify: answer');
   }
 }
 

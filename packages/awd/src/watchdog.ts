@@ -5,7 +5,8 @@
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '@guesthb/protocol';
 import type { InputMode } from './config.js';
-import type { AwdEvent, EventSink } from './events.js';
+import { afterPendingIo } from './clock.js';
+import { boundTranscript, type AwdEvent, type EventSink } from './events.js';
 import { createInputDecoder, PULSE_FRAME, REPLY_FRAME, WATCHDOG1_LINE, type InputDecoder } from './input-decoder.js';
 import type { NotifyResult } from './notifier.js';
 import {
@@ -27,6 +28,7 @@ export interface WatchdogMetrics {
   input(watchdog: string): void;
   pulse(watchdog: string, sent: boolean): void;
   timeout(watchdog: string, lateMs: number): void;
+  stalled(watchdog: string): void;
   recovered(watchdog: string): void;
   notification(watchdog: string, ok: boolean): void;
 }
@@ -44,6 +46,11 @@ export interface WatchdogDeps {
   /** Delivers the script; `signal` aborts when the watchdog closes. */
   readonly notify: (signal: AbortSignal) => Promise<NotifyResult>;
   readonly metrics?: WatchdogMetrics;
+  /**
+   * Runs `fn` once input already waiting in the sockets has been read (default: setImmediate, which
+   * runs after the event loop's poll phase). Tests with a ManualClock inject their own.
+   */
+  readonly afterPendingIo?: (fn: () => void) => void;
 }
 
 export class Watchdog {
@@ -57,7 +64,7 @@ export class Watchdog {
   #queued = 0;
   #problems = 0;
   readonly #closing = new AbortController();
-  #counts = { inputs: 0, pulses: 0, timeouts: 0, recoveries: 0, notified: 0, notifyFailed: 0 };
+  #counts = { inputs: 0, pulses: 0, timeouts: 0, recoveries: 0, notified: 0, notifyFailed: 0, stalls: 0, spared: 0 };
 
   constructor(deps: WatchdogDeps) {
     this.#deps = deps;
@@ -140,12 +147,30 @@ export class Watchdog {
         metrics?.pulse(id, sent);
         return;
       }
-      case 'fire':
+      case 'drain':
+        (this.#deps.afterPendingIo ?? afterPendingIo)(() => this.#dispatch('drained'));
+        return;
+      case 'fire': {
         this.#counts.timeouts++;
         metrics?.timeout(id, effect.lateMs);
-        log.warn({ silentMs: effect.silentMs, lateMs: effect.lateMs }, 'watchdog timeout');
-        this.#emit({ event: 'timeout', watchdog: id, silentMs: Math.round(effect.silentMs), lateMs: round3(effect.lateMs) });
+        const stalled = effect.stallMs > 0;
+        log.warn(
+          { silentMs: effect.silentMs, lateMs: effect.lateMs, ...(stalled ? { stallMs: effect.stallMs } : {}) },
+          stalled ? 'watchdog timeout after awd itself stalled (no input was waiting)' : 'watchdog timeout',
+        );
+        const base = { event: 'timeout', watchdog: id, silentMs: Math.round(effect.silentMs), lateMs: round3(effect.lateMs) } as const;
+        this.#emit(stalled ? { ...base, stallMs: Math.round(effect.stallMs) } : base);
         this.#startNotification();
+        return;
+      }
+      case 'stalled':
+        this.#counts.stalls++;
+        metrics?.stalled(id);
+        log.warn({ lateMs: Math.round(effect.lateMs) }, 'awd stalled: timer ran late; reading pending input before any decision');
+        return;
+      case 'spared':
+        this.#counts.spared++;
+        log.info({ pastDeadlineMs: round3(effect.pastDeadlineMs) }, 'input was waiting when the deadline passed: not firing');
         return;
       case 'recovered':
         this.#counts.recoveries++;
@@ -193,7 +218,7 @@ export class Watchdog {
   #report(result: NotifyResult): void {
     const { id, metrics } = this.#deps;
     metrics?.notification(id, result.ok);
-    const base = { watchdog: id, mode: result.mode, attempts: result.attempts, commands: result.commands };
+    const base = { watchdog: id, mode: result.mode, attempts: result.attempts, ...boundTranscript(result.commands) };
     if (result.ok) {
       this.#counts.notified++;
       this.#emit({ event: 'notified', ...base });

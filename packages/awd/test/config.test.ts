@@ -4,7 +4,7 @@ import { AwdErrorCode, hasAwdCode } from './codes.js';
 import { parseQemuOpts } from '../src/qemu-opts.js';
 
 const script = (): string => 'quit\n';
-const build = (argv: string[], read: (p: string) => string = script): ReturnType<typeof buildConfig> => buildConfig(parseArgs(argv), read);
+const build = (argv: string[], read: (p: string, maxBytes: number) => string = script): ReturnType<typeof buildConfig> => buildConfig(parseArgs(argv), read);
 
 /** Use case 1 (docs/awd.txt), exactly as the issue writes it. */
 const CASE1 = [
@@ -39,7 +39,8 @@ describe('config', () => {
     const w = c.watchdogs[0];
     expect(w).toMatchObject({
       id: 'awd1', server: true, pulseIntervalMs: 1000, timeoutMs: 5000, input: 'any', notify: 'auto', armAtStart: false,
-      scriptPath: 'FILE', script: 'quit\n',
+      scriptPath: 'FILE', script: { text: 'quit\n', hmp: ['quit'], qmp: ['{"execute":"human-monitor-command","arguments":{"command-line":"quit"}}'] },
+      maxScriptBytes: 1024 * 1024, stallThresholdMs: 500,
       awdNode: { id: 'detection', server: true, reconnectS: 0, address: { kind: 'tcp', host: '0.0.0.0', port: 9009 } },
       notificationNode: { id: 'notification', server: false, address: { kind: 'tcp', host: '127.0.0.1', port: 4445 } },
     });
@@ -74,7 +75,10 @@ describe('config', () => {
 
   const obj = (props: string): string[] => [...CASE1.slice(0, 4), '--object', `advanced-watchdog,id=a,${props}`];
   it.each([
-    ['awd_node=detection,notification_node=notification,opt_script=f', AwdErrorCode.OBJECT_INVALID, "advanced-watchdog needs 'awd_node', 'notification_node', 'opt_script' and 'server' property set"],
+    // Issue 13: the message names what is missing (the patch's named 'server', which is optional).
+    ['awd_node=detection,notification_node=notification,opt_script=f', AwdErrorCode.OBJECT_INVALID, "advanced-watchdog 'a': missing 'iothread' (needs 'awd_node', 'notification_node', 'opt_script' and 'iothread')"],
+    ['notification_node=notification,iothread=i', AwdErrorCode.OBJECT_INVALID, "advanced-watchdog 'a': missing 'awd_node', 'opt_script' (needs 'awd_node', 'notification_node', 'opt_script' and 'iothread')"],
+    ['awd_node=detection,notification_node=notification,opt_script=f,iothread=i,max_script_bytes=0', AwdErrorCode.NOT_POSITIVE, "Property 'advanced-watchdog.max_script_bytes' requires a positive value"],
     ['awd_node=nope,notification_node=notification,opt_script=f,iothread=i', AwdErrorCode.CHARDEV_NOT_FOUND, "Device 'nope' not found"],
     ['awd_node=detection,notification_node=detection,opt_script=f,iothread=i', AwdErrorCode.CHARDEV_IN_USE, "Device 'detection' is in use"],
     ['awd_node=detection,notification_node=notification,opt_script=f,iothread=i,timeout=0', AwdErrorCode.NOT_POSITIVE, "Property 'advanced-watchdog.timeout' requires a positive value"],
@@ -92,6 +96,30 @@ describe('config', () => {
       AwdErrorCode.CHARDEV_NOT_SOCKET,
       'chardev "f" is not reconnectable',
     );
+  });
+
+  it('opt_script larger than max_script_bytes is refused; the reader is told the limit', () => {
+    const asked: number[] = [];
+    const read = (_: string, maxBytes: number): string => (asked.push(maxBytes), 'x'.repeat(11));
+    expectCode(() => build([...CASE1.slice(0, 4), '--object', 'advanced-watchdog,id=a,awd_node=detection,notification_node=notification,opt_script=big,iothread=i,max_script_bytes=10'], read),
+      AwdErrorCode.SCRIPT, 'opt_script big is larger than max_script_bytes (10 bytes)');
+    expect(asked).toEqual([10]);
+  });
+
+  it('[issue 13] a script that cannot be sent as QMP is a start-up error naming the file and line', () => {
+    const bad = (text: string) => () => build(CASE1, () => text);
+    expectCode(bad('stop\n{ "execute": "quit"\n\ninfo status\n'), AwdErrorCode.SCRIPT_SYNTAX, 'opt_script FILE:2: JSON object not closed by the end of the script');
+    expectCode(bad('{"execute":"stop"} quit\n'), AwdErrorCode.SCRIPT_SYNTAX);
+    expectCode(bad('# c\n{"execute": stop}\n'), AwdErrorCode.SCRIPT_SYNTAX);
+    expectCode(bad('{"arguments": {}}\n'), AwdErrorCode.SCRIPT_SYNTAX, 'opt_script FILE:1: a QMP command needs "execute" (or "exec-oob") naming the command');
+    // notify=hmp and notify=raw never send QMP: such a script is fine there.
+    const hmp = build([...CASE1.slice(0, 4), '--object', 'advanced-watchdog,id=a,awd_node=detection,notification_node=notification,opt_script=f,iothread=i,notify=hmp'], () => '{ broken\n');
+    expect(hmp.watchdogs[0]?.script).toEqual({ text: '{ broken\n', hmp: ['{ broken'], qmp: [] });
+  });
+
+  it('stall_threshold_ms is a positive ms property', () => {
+    const c = build([...CASE1.slice(0, 4), '--object', 'advanced-watchdog,id=a,awd_node=detection,notification_node=notification,opt_script=f,iothread=i,stall_threshold_ms=2000']);
+    expect(c.watchdogs[0]?.stallThresholdMs).toBe(2000);
   });
 
   it('opt_script missing or empty is an error naming the path', () => {

@@ -5,17 +5,21 @@ import { PULSE_FRAME, REPLY_FRAME, WATCHDOG1_LINE } from '../src/input-decoder.j
 import type { NotifyResult } from '../src/notifier.js';
 import { Watchdog } from '../src/watchdog.js';
 import { CapturedEvents, frame, silentLog } from './helpers.js';
+import { StallClock } from './stall-clock.js';
 
 interface Rig {
-  clock: ManualClock;
+  clock: StallClock;
   watchdog: Watchdog;
+  /** Bytes waiting unread in awd_node's socket: delivered when the driver lets pending input in. */
+  unread: Buffer[];
   written: Buffer[];
   events: CapturedEvents;
   notifications: { count: number; release: () => void };
 }
 
 function rig(opts: { pulse?: number; timeout?: number; armAtStart?: boolean; input?: InputMode; server?: boolean; hold?: boolean; ok?: boolean } = {}): Rig {
-  const clock = new ManualClock();
+  const clock = new StallClock();
+  const unread: Buffer[] = [];
   const written: Buffer[] = [];
   const events = new CapturedEvents();
   const notifications = { count: 0, release: (): void => undefined };
@@ -24,7 +28,7 @@ function rig(opts: { pulse?: number; timeout?: number; armAtStart?: boolean; inp
     : { ok: true, mode: 'hmp', attempts: 1, commands: [{ sent: 'quit', answer: null, ok: true }] };
   const watchdog = new Watchdog({
     id: 'awd1',
-    policy: { pulseIntervalMs: opts.pulse ?? 1000, timeoutMs: opts.timeout ?? 5000, armAtStart: opts.armAtStart ?? false },
+    policy: { pulseIntervalMs: opts.pulse ?? 1000, timeoutMs: opts.timeout ?? 5000, armAtStart: opts.armAtStart ?? false, stallThresholdMs: 500 },
     input: opts.input ?? 'any',
     server: opts.server ?? true,
     clock,
@@ -36,8 +40,14 @@ function rig(opts: { pulse?: number; timeout?: number; armAtStart?: boolean; inp
       if (opts.hold !== true) return Promise.resolve(result);
       return new Promise((resolve) => (notifications.release = () => resolve(result)));
     },
+    // One turn of the event loop in virtual time: the socket's waiting bytes are read, then fn runs.
+    afterPendingIo: (fn) =>
+      clock.setTimeout(() => {
+        for (const chunk of unread.splice(0)) watchdog.receive(chunk);
+        fn();
+      }, 0),
   });
-  return { clock, watchdog, written, events, notifications };
+  return { clock, watchdog, unread, written, events, notifications };
 }
 
 const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -188,12 +198,62 @@ describe('Watchdog driver (ManualClock)', () => {
   });
 });
 
+describe('Watchdog after awd itself stalled (issue 13)', () => {
+  it('input that waited in the socket during the stall is read before deciding: no firing, the stall is counted', () => {
+    const { clock, watchdog, unread, events } = rig({ pulse: 1000, timeout: 5000 });
+    watchdog.start();
+    watchdog.receive(Buffer.from('beat'));
+    clock.advance(500);
+    clock.stall(7000); // SIGSTOP for 7 s while the guest beat every second
+    unread.push(Buffer.from('beat'), Buffer.from('beat'));
+    clock.advance(0); // SIGCONT: the overdue timer runs first
+    expect(events.of('timeout')).toEqual([]);
+    expect(watchdog.state).toMatchObject({ kind: 'armed', lastInputAt: 7500, deadline: 12_500 });
+    expect(watchdog.toJSON()).toMatchObject({ stalls: 1, spared: 1, timeouts: 0 });
+    clock.advance(4999);
+    expect(events.of('timeout')).toEqual([]);
+  });
+
+  it('the same stall with nothing waiting: fires, and the timeout event says awd stalled', () => {
+    const { clock, watchdog, events } = rig({ pulse: 1000, timeout: 5000 });
+    watchdog.start();
+    watchdog.receive(Buffer.from('beat'));
+    clock.advance(500);
+    clock.stall(7000);
+    clock.advance(0);
+    expect(events.of('timeout')).toEqual([{ event: 'timeout', watchdog: 'awd1', silentMs: 7500, lateMs: 2500, stallMs: 6500 }]);
+  });
+
+  it('input that arrives in the second chance after a stall still counts', () => {
+    const { clock, watchdog, unread, events } = rig({ pulse: 60_000, timeout: 1000 });
+    watchdog.start();
+    watchdog.receive(Buffer.from('beat'));
+    clock.stall(3000);
+    // Nothing waiting at the first drain; the bytes show up for the second one.
+    clock.setTimeout(() => unread.push(Buffer.from('late beat')), 0);
+    clock.advance(0);
+    expect(events.of('timeout')).toEqual([]);
+    expect(watchdog.state.kind).toBe('armed');
+  });
+
+  it('a timer that is merely on time also lets waiting input in before firing, without calling it a stall', () => {
+    const { clock, watchdog, unread, events } = rig({ pulse: 60_000, timeout: 1000 });
+    watchdog.start();
+    watchdog.receive(Buffer.from('beat'));
+    unread.push(Buffer.from('beat')); // arrived in the same loop turn as the deadline
+    clock.advance(1000);
+    expect(events.of('timeout')).toEqual([]);
+    expect(watchdog.toJSON()).toMatchObject({ stalls: 0, spared: 1 });
+  });
+});
+
 describe('Watchdog re-entrancy', () => {
   it('a sink that closes the watchdog on timeout leaves no timer behind', async () => {
     const clock = new ManualClock();
     const watchdog: Watchdog = new Watchdog({
       id: 'w',
-      policy: { pulseIntervalMs: 3_600_000, timeoutMs: 50, armAtStart: false },
+      policy: { pulseIntervalMs: 3_600_000, timeoutMs: 50, armAtStart: false, stallThresholdMs: 500 },
+      afterPendingIo: (fn) => clock.setTimeout(fn, 0),
       input: 'any',
       server: true,
       clock,

@@ -1,6 +1,6 @@
 /** Prometheus metrics of guest-server (prom-client, own registry). Names are documented in README.md. */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { PeerEventKind } from '@guesthb/protocol';
+import { PeerEventSchema, type PeerEventKind } from '@guesthb/protocol';
 import type { CountName } from './instance-state.js';
 import type { OutboxMetrics } from './outbox.js';
 import type { SessionMetrics } from './instance-session.js';
@@ -19,6 +19,9 @@ export class ServerMetrics implements SessionMetrics, OutboxMetrics {
     const r = [this.registry];
     // Process metrics (CPU, RSS, heap, event-loop lag) under the usual names, in our own registry.
     collectDefaultMetrics({ register: this.registry });
+    // prom-client names three gauges *_total, which `promtool check metrics` rejects (the suffix is for
+    // counters); the same figures remain as nodejs_active_handles{type} and nodejs_active_requests{type}.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);
     const counter = (name: string, help: string): Counter => new Counter({ name, help, registers: r });
     this.#counters = {
       challenge: counter('guest_server_challenges_total', 'Challenges sent to guests'),
@@ -46,6 +49,8 @@ export class ServerMetrics implements SessionMetrics, OutboxMetrics {
     this.#responses = responses;
     this.#outboxDepth = new Gauge({ name: 'guest_server_outbox_depth', help: 'Events waiting for the agent', registers: r });
     this.#dropped = new Counter({ name: 'guest_server_outbox_dropped_total', help: 'Events dropped from a full outbox', labelNames: ['kind'], registers: r });
+    // Every series exists from the start at 0, so rate() and alerts work before the first drop.
+    for (const kind of PeerEventSchema.options.map((o) => o.shape.kind.value)) this.#dropped.inc({ kind }, 0);
     this.#eventsSent = counter('guest_server_events_sent_total', 'Events acknowledged by the agent');
     this.#sendFailures = counter('guest_server_event_send_failures_total', 'Failed POST /v1/events attempts');
     new Gauge({
