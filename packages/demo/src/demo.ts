@@ -27,7 +27,27 @@ export interface DemoOptions {
   /** Terminal width, read at each redraw. */
   readonly columns?: () => number | undefined;
   readonly signal: AbortSignal;
+  /** The guests' heartbeat interval (their init's heartbeat_interval_ms; ≥ 400). */
+  readonly intervalMs?: number;
+  /** Called once the fleet is up: where its agent, status page and VIM port are (the browser test uses it). */
+  readonly onReady?: (info: DemoReady) => void;
 }
+
+export interface DemoReady {
+  readonly agentUrl: string;
+  readonly vimUrl: string;
+  /** The bearer token of the agent's peer and operator APIs (in tokenFile too). */
+  readonly token: string;
+  readonly tokenFile: string;
+  readonly uuids: readonly string[];
+  /** The guests the faults and the vote go to. */
+  readonly hungUuid: string | undefined;
+  readonly sickUuid: string | undefined;
+  readonly votedUuid: string | undefined;
+}
+
+/** With more guests than this the table shows the first rows only and service events are summarised. */
+const MAX_TABLE_ROWS = 12;
 
 const HOSTNAME = 'compute-0';
 
@@ -56,17 +76,29 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     const uuids = Array.from({ length: o.guests }, () => randomUUID());
     const lastEvent = new Map<string, string>();
     const faultTimes = new Map<string, number>();
+    const faults = new Map<string, string>();
+    const many = o.guests > MAX_TABLE_ROWS;
+    let quietServiceEvents = 0;
     sink = await startVimSink({ hostUuid, hostname: HOSTNAME, instances: uuids }, (event) => {
       lastEvent.set(event.uuid, eventLabel(event));
       const faultAt = faultTimes.get(event.uuid);
+      // A big fleet starts with one service event per guest: count those of healthy guests instead of printing them.
+      if (many && event.eventType === 'service' && faultAt === undefined) {
+        quietServiceEvents++;
+        return;
+      }
       const after = faultAt !== undefined && event.eventType === 'alarm' ? ` — ${((performance.now() - faultAt) / 1000).toFixed(1)} s after the fault` : '';
       view.event(`VIM ← ${event.uuid.slice(0, 8)}: ${describeEvent(event)}${after}`);
     });
     view.event(`VIM event sink listening on ${sink.url}`);
 
     const [agentRx, agentVim, serverRx] = [await freePort(), await freePort(), await freePort()];
+    // The peer and operator APIs with a bearer token, as installs configure them.
+    const token = randomUUID();
+    const tokenFile = join(dir, 'token');
+    await writeFile(tokenFile, `${token}\n`, { mode: 0o600 });
     const agentIni = join(dir, 'agent.ini');
-    await writeFile(agentIni, `[agent]\nrx_host = 127.0.0.1\nvim_cmd_host = 127.0.0.1\naudit_period_secs = 5\n`);
+    await writeFile(agentIni, `[agent]\nrx_host = 127.0.0.1\nvim_cmd_host = 127.0.0.1\naudit_period_secs = 5\ntoken_file = ${tokenFile}\n`);
     const agentUrl = `http://127.0.0.1:${agentRx}`;
     const agent = startDaemon('guest-agent', agentBin,
       ['--config', agentIni, '--port', String(agentRx), '--vim-cmd-port', String(agentVim), '--vim-event-url', sink.url],
@@ -74,6 +106,8 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     daemons.push(agent);
     await waitHealthy(`${agentUrl}/healthz`, 20_000, agent);
     view.event(`guest-agent up: peers on ${agentUrl}, VIM commands on 127.0.0.1:${agentVim} (log ${agent.logPath})`);
+    view.event(`status page: ${agentUrl}/ui/#token=${token}`);
+    view.event(`guestctl:    GUESTCTL_TOKEN_FILE=${tokenFile} npx guestctl --agent ${agentUrl} instances`);
 
     const vimBase = `http://127.0.0.1:${agentVim}`;
     for (const call of provisioningCalls(hostUuid, HOSTNAME, uuids)) await vimCallUntilOk(vimBase, call, 15_000);
@@ -81,15 +115,16 @@ export async function runDemo(o: DemoOptions): Promise<number> {
 
     guests = await startSimulatedGuests(uuids, {
       dir: channelDir,
+      ...(o.intervalMs === undefined ? {} : { config: { heartbeatIntervalMs: o.intervalMs } }),
       onEvent: (e) => {
         // Every guest starts "disabled" (no host yet); only changes after that are news.
-        if (e.type === 'state' && e.from !== 'initial' && !stopping) view.event(`guest ${e.uuid.slice(0, 8)}: ${e.from} → ${e.to} (${e.event})`);
+        if (e.type === 'state' && e.from !== 'initial' && !stopping && (!many || faults.has(e.uuid))) view.event(`guest ${e.uuid.slice(0, 8)}: ${e.from} → ${e.to} (${e.event})`);
       },
     });
     view.event(`${guests.length} simulated guests listening in ${channelDir}`);
 
     const serverIni = join(dir, 'server.ini');
-    await writeFile(serverIni, `[client]\nbind_address = 127.0.0.1\nadvertise_url = http://127.0.0.1:${serverRx}\n`);
+    await writeFile(serverIni, `[client]\nbind_address = 127.0.0.1\nadvertise_url = http://127.0.0.1:${serverRx}\ntoken_file = ${tokenFile}\n`);
     const server = startDaemon('guest-server', serverBin,
       ['--config', serverIni, '--channel-dir', channelDir, '--agent-url', agentUrl, '--port', String(serverRx), '--hostname', HOSTNAME],
       join(dir, 'guest-server.log'));
@@ -97,10 +132,14 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     await waitHealthy(`http://127.0.0.1:${serverRx}/healthz`, 20_000, server);
     view.event(`guest-server up on 127.0.0.1:${serverRx}, watching ${channelDir} (log ${server.logPath})`);
 
-    const faults = new Map<string, string>();
+    const [voted, hung, sick] = guests;
+    o.onReady?.({
+      agentUrl, vimUrl: vimBase, token, tokenFile, uuids, hungUuid: hung?.uuid, sickUuid: sick?.uuid, votedUuid: voted?.uuid,
+    });
     const hostView = new Map<string, string>();
+    const shown = guests.slice(0, MAX_TABLE_ROWS);
     const poll = async (): Promise<void> => {
-      await Promise.all(uuids.map(async (uuid) => {
+      await Promise.all(shown.map(({ uuid }) => uuid).map(async (uuid) => {
         try {
           const { status, body } = await vimCall(vimBase, { method: 'GET', path: `/v1/instances/${uuid}` }, 1000);
           const svc = (body as { services?: { status?: string }[] }).services?.[0];
@@ -110,7 +149,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
         }
       }));
     };
-    const rows = (): StatusRow[] => guests.map((g) => {
+    const rows = (): StatusRow[] => shown.map((g) => {
       const s = g.stats;
       return {
         instance: g.uuid, guestState: `${s.state}${s.connected ? '' : ' (no host)'}`, hostView: hostView.get(g.uuid) ?? '…',
@@ -122,12 +161,18 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     loops.push(setInterval(() => {
       tick++;
       poll().then(() => {
-        if (o.tty || tick % 5 === 0) view.table(rows());
+        if (quietServiceEvents > 0 && tick % 5 === 0) {
+          view.event(`VIM ← ${quietServiceEvents} service events of healthy guests (not shown one by one)`);
+          quietServiceEvents = 0;
+        }
+        if (o.tty || tick % 5 === 0) {
+          view.table(rows());
+          if (many) view.event(`(table: the first ${shown.length} of ${guests.length} guests; guestctl and the status page show them all)`);
+        }
       }, () => undefined);
     }, 1000));
 
     const faultTimer = setTimeout(() => {
-      const [, hung, sick] = guests;
       if (hung !== undefined) {
         hung.stopAnswering();
         faultTimes.set(hung.uuid, performance.now());
@@ -142,6 +187,16 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       }
     }, o.faultAfterMs);
     loops.push(faultTimer);
+    // A vote, as the VIM asks before stopping an instance (guest_services_vote): the reply carries the
+    // guest's vote timeout; the guest's answer reaches the VIM later as an action event (printed by the sink).
+    loops.push(setTimeout(() => {
+      if (voted === undefined) return;
+      faults.set(voted.uuid, 'vote: stop');
+      view.event(`VIM → agent: vote "stop" for guest ${voted.uuid.slice(0, 8)} (POST /v1/instances/{uuid}/vote)`);
+      vimCall(vimBase, { method: 'POST', path: `/v1/instances/${voted.uuid}/vote`, body: { uuid: voted.uuid, hostname: HOSTNAME, action: 'stop' } })
+        .then(({ status, body }) => view.event(`VIM ← agent: HTTP ${status} ${JSON.stringify(body)} (the guest has that many seconds to vote)`),
+          (err: unknown) => view.event(`vote failed: ${(err as Error).message}`));
+    }, o.faultAfterMs + 2000));
     view.event(`faults in ${(o.faultAfterMs / 1000).toFixed(0)} s; Ctrl-C stops everything`);
 
     await new Promise<void>((resolve) => {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { runMain } from '@guesthb/daemon-kit';
-import { USAGE } from './config.js';
+import { AGENT_HELP } from './help.js';
 import { main } from './main.js';
 
-runMain('guest-agent', () => main(), USAGE);
+runMain('guest-agent', () => main(), AGENT_HELP, undefined, new URL('../package.json', import.meta.url));

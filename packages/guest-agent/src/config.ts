@@ -53,7 +53,8 @@ export interface AgentConfig {
   readonly logLevel: LogLevel;
 }
 
-export const DEFAULT_CONFIG_PATH = '/etc/mtc/guestAgent.ini';
+/** The one config file both daemons read (it ships as /etc/mtc/guest.ini). */
+export const DEFAULT_CONFIG_PATH = '/etc/mtc/guest.ini';
 export const DEFAULT_VIM_EVENT_URL = `http://127.0.0.1:${VIM_EVENT_PORT}`;
 
 /** Parses INI text and overrides into the frozen config. Throws ConfigError naming the key. */

@@ -57,6 +57,6 @@ describe('parseAgentArgs', () => {
   });
 
   it('defaults the config path to the original agent file', () => {
-    expect(parseAgentArgs([]).configPath).toBe('/etc/mtc/guestAgent.ini');
+    expect(parseAgentArgs([]).configPath).toBe('/etc/mtc/guest.ini');
   });
 });

@@ -2,4 +2,4 @@
 import { runMain } from '@guesthb/daemon-kit';
 import { main } from './main.js';
 
-runMain('guest-client', () => main());
+runMain('guest-client', () => main(), undefined, undefined, new URL('../package.json', import.meta.url));

@@ -4,7 +4,7 @@
 // scripts/pack.sh copies the flags of this line into the installed /usr/local/bin/guest-server wrapper, and
 // bench/ measures with them: this line is the one source.
 import { runMain } from '@guesthb/daemon-kit';
-import { USAGE } from './config.js';
+import { SERVER_HELP } from './help.js';
 import { main } from './main.js';
 
-runMain('guest-server', () => main(), USAGE);
+runMain('guest-server', () => main(), SERVER_HELP, undefined, new URL('../package.json', import.meta.url));
