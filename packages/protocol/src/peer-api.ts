@@ -43,6 +43,16 @@ export type ReportingState = z.infer<typeof ReportingStateSchema>;
 const SecondsTextSchema = z.string().regex(/^-?\d{1,10}$/);
 
 /**
+ * A server's view of one guest (issue 12): `failed` = a loss was detected and the guest has not initialised
+ * since; `unhealthy` / `healthy` = heartbeating with or without a reportable ill-health; `waiting-init` = it
+ * was heartbeating before a server restart or a channel reconnect and the init deadline runs (a loss follows
+ * when it passes); `disconnected` = no channel connection; `not-monitored` = connected but the guest has not
+ * initialised a heartbeat (no client in the guest, or it stopped with `exit`).
+ */
+export const INSTANCE_CONDITIONS = ['healthy', 'unhealthy', 'failed', 'waiting-init', 'disconnected', 'not-monitored'] as const;
+export type InstanceCondition = (typeof INSTANCE_CONDITIONS)[number];
+
+/**
  * Instance information, with the keys of the original's instance-info JSON (daemons §3.6).
  * `repair-action` is the unhealthy corrective action inside an ill-health event, else the init one.
  */
@@ -57,6 +67,16 @@ export const InstanceInfoSchema = z.object({
   'suspend-to': SecondsTextSchema,
   'resume-to': SecondsTextSchema,
   'vote-to': SecondsTextSchema,
+  // Optional (issue 12), in GET /v1/instances replies for the agent's level-triggered audit; absent from the
+  // original's records and from servers before issue 12.
+  /** What the server knows of the guest now (README of guest-server, "Instance condition"). */
+  condition: z.enum(INSTANCE_CONDITIONS).optional(),
+  /** Corrective action of the last loss (condition failed) or ill-health (condition unhealthy). */
+  lossAction: z.enum(CORRECTIVE_ACTIONS).optional(),
+  /** Wall-clock ms since when the condition holds (the server's clock). */
+  conditionSinceMs: z.number().int().nonnegative().optional(),
+  /** Id of the event that reported the current condition (the agent dedupes on it). */
+  conditionEventId: z.string().min(1).max(128).optional(),
 });
 export type InstanceInfo = z.infer<typeof InstanceInfoSchema>;
 
