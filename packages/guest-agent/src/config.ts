@@ -26,6 +26,10 @@ const AgentSection = z.strictObject({
   vim_event_url: iniUrl().optional(),
   audit_period_secs: iniInt(1, 3600).optional(),
   token_file: iniString().optional(),
+  /** Issue 12: where the agent journals what it must not lose (alarms not yet at the VIM, votes, tombstones). */
+  state_dir: iniString().optional(),
+  /** Issue 12: how long a deleted instance's tombstone stops late server events (default 3600). */
+  tombstone_ttl_secs: iniInt(1, 7 * 86_400).optional(),
 });
 
 /** guest.ini is shared with guest-server: [client] belongs to it and is not read here. */
@@ -49,6 +53,9 @@ export interface AgentConfig {
   readonly auditPeriodMs: number;
   /** File holding the peer API bearer token; undefined = no token. */
   readonly tokenFile: string | undefined;
+  /** [agent] state_dir: the journal's directory (created 0700); undefined = nothing survives a restart. */
+  readonly stateDir: string | undefined;
+  readonly tombstoneTtlMs: number;
   readonly pidfile: string | undefined;
   readonly logLevel: LogLevel;
 }
@@ -71,6 +78,8 @@ export function parseAgentConfig(iniText: string, configPath: string, overrides:
     vimEventUrl: (overrides.vimEventUrl ?? agent.vim_event_url ?? DEFAULT_VIM_EVENT_URL).replace(/\/+$/, ''),
     auditPeriodMs: (agent.audit_period_secs ?? AUDIT_PERIOD_SECS) * 1000,
     tokenFile: agent.token_file,
+    stateDir: agent.state_dir,
+    tombstoneTtlMs: (agent.tombstone_ttl_secs ?? 3600) * 1000,
     pidfile: overrides.pidfile,
     logLevel: overrides.logLevel ?? logLevelFromDebug(result.data.debug) ?? 'info',
   });

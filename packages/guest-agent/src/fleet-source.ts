@@ -7,7 +7,7 @@
 import type { Clock, InstanceState, OperatorHostList, OperatorInstance, OperatorStreamMessage, PeerEvent } from '@guesthb/protocol';
 import type { Logger } from 'pino';
 import { emptyCounts, factsOf, hostView, instanceView, serverView, uuidOf, type InstanceFacts } from './fleet-view.js';
-import type { Inventory } from './inventory.js';
+import type { InventoryReader } from './inventory.js';
 
 /** What the operator routes need; implemented by InventoryFleet, or by a fake in tests of the routes. */
 export interface FleetSource {
@@ -25,7 +25,7 @@ export interface InstanceFilter {
 }
 
 export interface InventoryFleetDeps {
-  readonly inventory: Inventory;
+  readonly inventory: InventoryReader;
   readonly clock: Clock;
   readonly log: Logger;
   /** Events waiting for the VIM. */

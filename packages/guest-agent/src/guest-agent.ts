@@ -1,39 +1,48 @@
 /**
- * The guest-agent daemon as a component (STYLE.md R13): inventory, VIM command receiver, rx listener
- * for guest-servers, VIM event outbox, server commander and the two audits. main.ts builds it with the
- * real clock, random source and dispatcher; tests build it with a ManualClock or real time on port 0.
+ * The guest-agent daemon as a component (STYLE.md R13): the driver of the agent's reducer
+ * (agent-reducer.ts). It holds the one readonly AgentState, feeds it every input (VIM commands, server
+ * events, audit replies, VIM deliveries, ticks) and performs the effects: server commands (per-host
+ * outboxes), VIM events (the VIM outbox), journal writes, logs and metrics. main.ts builds it with the real
+ * clock, random source, dispatcher and journal; tests build it with a ManualClock or real time on port 0.
  */
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { Agent, type Dispatcher } from 'undici';
-import type { Clock, EventAck, EventBatch, EventType } from '@guesthb/protocol';
+import type { KeyValueStore, OutboxOptions } from '@guesthb/outbox';
+import type { Clock, EventAck, EventBatch, TimerHandle } from '@guesthb/protocol';
+import { step } from './agent-reducer.js';
+import { emptyAgentState, DEFAULT_INVENTORY_LIMITS, type AgentEffect, type AgentInput, type AgentState, type DurableRecord, type InventoryLimits } from './agent-state.js';
 import { runServerAuditPass, runVimAuditPass } from './audits.js';
 import type { AgentConfig } from './config.js';
 import { GuestAgentError, GuestAgentErrorCode } from './errors.js';
-import { DEFAULT_INVENTORY_LIMITS, Inventory, type Instance, type InventoryLimits } from './inventory.js';
-import { createAgentMetrics, type AgentMetrics } from './metrics.js';
 import { InventoryFleet } from './fleet-source.js';
+import { Inventory, type InventoryReader } from './inventory.js';
+import { createAgentMetrics, type AgentMetrics } from './metrics.js';
 import { operatorRoutes } from './operator-app.js';
 import { PeriodicTask } from './periodic-task.js';
 import { buildRxApp } from './rx-app.js';
 import { createServerClient } from './server-client.js';
 import { ServerCommander } from './server-commander.js';
-import { planServerEvent } from './server-events.js';
 import { buildVimApp } from './vim-app.js';
 import { createVimClient } from './vim-client.js';
-import { DEFAULT_OUTBOX_OPTIONS, VimOutbox, type OutboxOptions } from './vim-outbox.js';
+import type { VimOutcome, VimRequest } from './vim-commands.js';
+import { VimOutbox } from './vim-outbox.js';
 
 export interface GuestAgentDeps {
   readonly config: AgentConfig;
   readonly log: Logger;
   readonly clock: Clock;
   readonly random: () => number;
+  /** Wall-clock ms for what is journaled (vote deadlines, tombstones); default: the clock. */
+  readonly wallClock?: () => number;
   /** Bearer token of the peer API, or undefined. */
   readonly token?: string | undefined;
   /** undici dispatcher for the VIM and the servers; the agent creates (and closes) its own if absent. */
   readonly dispatcher?: Dispatcher;
   readonly limits?: InventoryLimits;
-  readonly outbox?: OutboxOptions;
+  readonly outbox?: Partial<OutboxOptions>;
+  /** The journal (state_dir, issue 12 item 4); undefined = nothing survives a restart. */
+  readonly store?: KeyValueStore;
   /** Per-request timeout toward the VIM (the original: 20 s). */
   readonly vimTimeoutMs?: number;
   /** Per-request timeout toward guest-servers. */
@@ -46,52 +55,142 @@ export interface GuestAgentDeps {
   readonly firstAuditDelayMs?: number;
   /** Event ids remembered for idempotency. */
   readonly maxSeenEventIds?: number;
+  /** Period of the reducer's tick (vote deadlines, tombstone expiry). */
+  readonly tickMs?: number;
+}
+
+/** A read-only view of the agent's reducer state (the operator API reads it: issue 15). */
+export interface AgentView {
+  readonly state: AgentState;
+  readonly inventory: InventoryReader;
+  readonly vimOutboxDepth: number;
+  readonly serverCommandDepth: number;
 }
 
 export interface GuestAgent {
-  readonly inventory: Inventory;
+  /** The current inventory (read-only; changes only through the reducer). */
+  readonly inventory: InventoryReader;
   readonly metrics: AgentMetrics;
   readonly outbox: VimOutbox;
+  view(): AgentView;
+  /** Tests: changes the state directly (setup), without effects. */
+  update(fn: (draft: Inventory) => void): void;
   /** Listens on both ports; resolves with the bound addresses. */
   start(): Promise<{ readonly rx: AddressInfo; readonly vim: AddressInfo }>;
   /** Applies what can change at run time: log level, audit period, token (SIGHUP). */
   reload(config: AgentConfig, token: string | undefined): void;
   /** Runs both audits now and waits for them (tests). */
   auditNow(): Promise<void>;
+  /** Runs the reducer's tick now (tests). */
+  tickNow(): void;
   /** Waits until queued VIM events and server commands are done (tests). */
   whenIdle(): Promise<void>;
   close(): Promise<void>;
+}
+
+const STATE_PREFIX = 'agent/';
+const OUTBOX_PREFIX = 'vim-outbox/';
+
+/** A reader whose every call reads the state current at the time of the call. */
+function liveReader(current: () => AgentState): InventoryReader {
+  const inv = (): Inventory => new Inventory(current());
+  return {
+    get hostCount() { return current().hosts.size; },
+    get instanceCount() { return current().instances.size; },
+    hosts: () => current().hosts.values(),
+    instances: () => current().instances.values(),
+    hostByName: (hostname) => current().hosts.get(hostname),
+    hostByUuidOrName: (key) => inv().hostByUuidOrName(key),
+    instance: (uuid) => current().instances.get(uuid),
+    instancesOn: (hostname) => inv().instancesOn(hostname),
+    server: (hostname) => current().servers.get(hostname),
+    told: (uuid) => current().told.get(uuid),
+    tombstone: (uuid) => current().tombstones.get(uuid),
+    vote: (uuid) => current().votes.get(uuid),
+  };
 }
 
 export function createGuestAgent(deps: GuestAgentDeps): GuestAgent {
   const log = deps.log;
   let config = deps.config;
   let token = deps.token;
+  const now = deps.wallClock ?? (() => deps.clock.now());
   const ownDispatcher = deps.dispatcher === undefined ? new Agent({ connections: 64 }) : undefined;
   const dispatcher = deps.dispatcher ?? (ownDispatcher as Dispatcher);
-  const inventory = new Inventory(deps.limits ?? DEFAULT_INVENTORY_LIMITS);
+  const limits: InventoryLimits = { ...DEFAULT_INVENTORY_LIMITS, tombstoneTtlMs: config.tombstoneTtlMs, ...deps.limits };
+  let state = emptyAgentState(limits);
+  const inventory = liveReader(() => state);
   const metrics = createAgentMetrics(inventory);
   const vim = createVimClient({ baseUrl: config.vimEventUrl, dispatcher, timeoutMs: deps.vimTimeoutMs ?? 20_000 });
   const servers = createServerClient({ dispatcher, timeoutMs: deps.serverTimeoutMs ?? 5_000, token: () => token });
   const actionServers = createServerClient({ dispatcher, timeoutMs: deps.actionForwardTimeoutMs ?? 2_000, token: () => token });
+  const store = deps.store;
+  const scoped = (prefix: string): KeyValueStore | undefined => store === undefined ? undefined : {
+    get: (key) => store.get(prefix + key),
+    put: (key, value) => store.put(prefix + key, value),
+    delete: (key) => store.delete(prefix + key),
+    *entries() {
+      for (const [key, value] of store.entries()) if (key.startsWith(prefix)) yield [key.slice(prefix.length), value];
+    },
+  };
+  const stateStore = scoped(STATE_PREFIX);
+  const outboxStore = scoped(OUTBOX_PREFIX);
+  const outboxLog = log.child({ component: 'vim-outbox' });
   const outbox = new VimOutbox({
-    clock: deps.clock, random: deps.random, send: (event) => vim.sendEvent(event), log: log.child({ component: 'vim-outbox' }),
-    observer: metrics.outboxObserver, options: deps.outbox ?? DEFAULT_OUTBOX_OPTIONS,
+    clock: deps.clock, random: deps.random, send: (event) => vim.sendEvent(event), log: outboxLog,
+    onDelivered: (event) => dispatch({ type: 'vim-delivered', event }),
+    observer: metrics.outboxObserver, ...(deps.outbox === undefined ? {} : { options: deps.outbox }),
+    ...(outboxStore === undefined ? {} : { store: outboxStore }),
   });
-  // The operator API's view of the fleet (issue 15); a server counts as unreachable after 2.5 audit periods of silence.
-  const fleet = new InventoryFleet({
-    inventory, clock: deps.clock, log: log.child({ component: 'operator' }), vimOutboxDepth: () => outbox.size,
-    reachableWindowMs: () => Math.max(2.5 * config.auditPeriodMs, 10_000),
+  const commander = new ServerCommander({
+    clock: deps.clock, random: deps.random, server: (hostname) => state.servers.get(hostname), client: servers,
+    log: log.child({ component: 'server-commander' }), metrics, maxBacklogPerHost: 1000, maxHosts: limits.maxHosts,
   });
-  const commander = new ServerCommander({ inventory, client: servers, log: log.child({ component: 'server-commander' }), metrics, maxBacklogPerHost: 1000 });
-  const submit = (commands: Parameters<ServerCommander['submit']>[0]): void => commander.submit(commands);
-  const enqueue = (event: Parameters<VimOutbox['enqueue']>[0]): void => outbox.enqueue(event);
+  const reducerLog = log.child({ component: 'agent' });
+
+  /** Steps the reducer and performs its effects; returns the reply effects for the caller. */
+  function dispatch(input: AgentInput): AgentEffect[] {
+    const [next, effects] = step(state, input, now());
+    state = next;
+    const replies: AgentEffect[] = [];
+    for (const fx of effects) {
+      switch (fx.type) {
+        case 'server-command':
+          commander.submit([fx.command]);
+          break;
+        case 'vim-event':
+          outbox.enqueue(fx.event);
+          break;
+        case 'persist':
+          if (fx.record === undefined) stateStore?.delete(fx.key);
+          else stateStore?.put(fx.key, fx.record);
+          break;
+        case 'log':
+          reducerLog[fx.level](fx.fields, fx.msg);
+          break;
+        case 'metric':
+          (metrics[fx.name] as { inc(labels: Record<string, string>): void }).inc(fx.labels);
+          break;
+        case 'vim-reply':
+        case 'forward-action':
+          replies.push(fx);
+          break;
+      }
+    }
+    return replies;
+  }
+
+  if (stateStore !== undefined) {
+    const records = [...stateStore.entries()].map(([, value]) => value as DurableRecord)
+      .filter((r) => typeof r === 'object' && r !== null && ['alarm', 'vote', 'tombstone'].includes((r as { type?: string }).type ?? ''));
+    if (records.length > 0) dispatch({ type: 'restore', records });
+  }
 
   const seen = new Map<string, true>();
   const maxSeen = deps.maxSeenEventIds ?? 20_000;
-  const eventLog = log.child({ component: 'server-events' });
   const acceptEvents = (batch: EventBatch): EventAck => {
     const acked: string[] = [];
+    const fresh: EventBatch['events'][number][] = [];
     let sawReady = false;
     for (const event of batch.events) {
       const key = `${event.hostname}\u0000${event.id}`;
@@ -103,38 +202,48 @@ export function createGuestAgent(deps: GuestAgentDeps): GuestAgent {
       }
       seen.set(key, true);
       if (seen.size > maxSeen) seen.delete(seen.keys().next().value as string);
-      metrics.serverEvents.inc({ kind: event.kind, outcome: 'new' });
-      const plan = planServerEvent(inventory, event, deps.clock.now());
-      eventLog.info({ hostname: event.hostname, kind: event.kind, id: event.id, vimEvents: plan.vim.length, commands: plan.commands.length, note: plan.note }, 'server event');
-      submit(plan.commands);
-      for (const vimEvent of plan.vim) enqueue(vimEvent);
-      fleet.noteServerEvent(event);
+      fresh.push(event);
     }
+    // Journal writes happen inside dispatch, before this acknowledgement is returned (issue 12 item 4).
+    if (fresh.length > 0) dispatch({ type: 'server-events', events: fresh });
+    for (const event of fresh) fleet.noteServerEvent(event);
     const hostname = batch.events[0]?.hostname;
-    const reannounce = !sawReady && hostname !== undefined && inventory.server(hostname) === undefined;
+    const reannounce = !sawReady && hostname !== undefined && state.servers.get(hostname) === undefined;
     return reannounce ? { acked, reannounce: true } : { acked };
   };
 
-  const forwardAction = async (inst: Instance, command: 'vote' | 'notify', event: EventType): Promise<boolean> => {
-    const server = inventory.server(inst.hostname);
-    if (server === undefined) return false;
-    try {
-      await actionServers.action(server.url, inst.uuid, command, event);
-      return true;
-    } catch (err) {
-      log.warn({ err, uuid: inst.uuid, command, event }, 'vote/notify not delivered to the server; answering timeout "0"');
-      return false;
+  const handleVim = async (request: VimRequest): Promise<VimOutcome> => {
+    const [reply] = dispatch({ type: 'vim-request', request });
+    if (reply?.type === 'vim-reply') return reply.outcome;
+    if (reply?.type !== 'forward-action') throw new GuestAgentError(GuestAgentErrorCode.INTERNAL, 'no reply decided');
+    const server = state.servers.get(reply.hostname);
+    let ok = false;
+    if (server !== undefined) {
+      try {
+        await actionServers.action(server.url, reply.uuid, reply.command, reply.action);
+        ok = true;
+      } catch (err) {
+        log.warn({ err, uuid: reply.uuid, command: reply.command, event: reply.action }, 'vote/notify not delivered to the server; answering timeout "0"');
+      }
     }
+    dispatch({ type: 'action-forwarded', uuid: reply.uuid, hostname: reply.hostname, command: reply.command, action: reply.action, timeoutSecs: reply.timeoutSecs, ok });
+    return ok ? reply.forwarded : reply.notForwarded;
   };
 
+  // The operator API's view of the fleet (issue 15); a server counts as unreachable after 2.5 audit periods of silence.
+  const fleet = new InventoryFleet({
+    inventory, clock: deps.clock, log: log.child({ component: 'operator' }), vimOutboxDepth: () => outbox.size,
+    reachableWindowMs: () => Math.max(2.5 * config.auditPeriodMs, 10_000),
+  });
+
   let listening = false;
-  const vimApp = buildVimApp({ inventory, forwardAction, log: log.child({ component: 'vim-api' }), metrics, submit });
+  const vimApp = buildVimApp({ handle: handleVim, log: log.child({ component: 'vim-api' }), metrics });
   const rxApp = buildRxApp({
     log: log.child({ component: 'rx' }), metrics, token: () => token, acceptEvents,
-    health: () => ({ ok: listening, detail: { hosts: inventory.hostCount, instances: inventory.instanceCount, outbox: outbox.size } }),
+    health: () => ({ ok: listening, detail: { hosts: state.hosts.size, instances: state.instances.size, outbox: outbox.size } }),
   });
   void rxApp.register(operatorRoutes, { fleet, token: () => token, log: log.child({ component: 'operator' }), clock: deps.clock });
-  const auditDeps = { inventory, clock: deps.clock, metrics, submit, enqueue };
+  const auditDeps = { state: () => state, dispatch: (input: AgentInput) => void dispatch(input), clock: { now }, metrics };
   const firstDelayMs = deps.firstAuditDelayMs ?? 2_000;
   const vimAudit = new PeriodicTask({
     clock: deps.clock, log: log.child({ component: 'vim-audit' }), firstDelayMs, periodMs: config.auditPeriodMs,
@@ -144,34 +253,50 @@ export function createGuestAgent(deps: GuestAgentDeps): GuestAgent {
     clock: deps.clock, log: log.child({ component: 'server-audit' }), firstDelayMs, periodMs: config.auditPeriodMs,
     run: () => runServerAuditPass({ ...auditDeps, log: log.child({ component: 'server-audit' }), servers }),
   });
+  const tickMs = deps.tickMs ?? 1_000;
+  let tickTimer: TimerHandle | undefined;
+  const armTick = (): void => {
+    tickTimer = deps.clock.setTimeout(() => {
+      dispatch({ type: 'tick' });
+      armTick();
+    }, tickMs);
+  };
 
   let closing: Promise<void> | undefined;
   const doClose = async (): Promise<void> => {
     listening = false;
+    if (tickTimer !== undefined) deps.clock.clearTimeout(tickTimer);
     await Promise.all([vimAudit.close(), serverAudit.close()]);
     await vimApp.close();
     await rxApp.close();
     fleet.close();
-    outbox.close();
-    commander.close();
+    await Promise.all([outbox.close(), commander.close()]);
     await ownDispatcher?.destroy();
   };
 
   return {
     inventory, metrics, outbox,
+    view: () => ({ state, inventory, vimOutboxDepth: outbox.size, serverCommandDepth: commander.depth }),
+    update(fn) {
+      const draft = new Inventory(state);
+      fn(draft);
+      state = draft.snapshot();
+    },
     async start() {
       if (closing !== undefined) throw new GuestAgentError(GuestAgentErrorCode.CLOSED, 'guest-agent is closed');
       await rxApp.listen({ host: config.rxHost, port: config.rxPort });
       await vimApp.listen({ host: config.vimCmdHost, port: config.vimCmdPort });
       listening = true;
+      outbox.start();
       vimAudit.start();
       serverAudit.start();
+      armTick();
       return { rx: rxApp.server.address() as AddressInfo, vim: vimApp.server.address() as AddressInfo };
     },
     reload(next, nextToken) {
       if (next.rxPort !== config.rxPort || next.vimCmdPort !== config.vimCmdPort || next.vimEventUrl !== config.vimEventUrl
-        || next.rxHost !== config.rxHost || next.vimCmdHost !== config.vimCmdHost) {
-        log.warn('listen addresses and vim_event_url change only on restart');
+        || next.rxHost !== config.rxHost || next.vimCmdHost !== config.vimCmdHost || next.stateDir !== config.stateDir) {
+        log.warn('listen addresses, vim_event_url and state_dir change only on restart');
       }
       log.level = next.logLevel;
       vimAudit.setPeriod(next.auditPeriodMs);
@@ -181,6 +306,9 @@ export function createGuestAgent(deps: GuestAgentDeps): GuestAgent {
     },
     async auditNow() {
       await Promise.all([vimAudit.runNow(), serverAudit.runNow()]);
+    },
+    tickNow() {
+      dispatch({ type: 'tick' });
     },
     async whenIdle() {
       await commander.whenIdle();

@@ -1,67 +1,26 @@
 /**
- * The agent's inventory of hosts, guest-servers and instances, with the update rules of daemons §6.2 as
- * methods that change the tables and return the commands for guest-servers as data (no I/O here).
+ * The agent's inventory of hosts, guest-servers and instances, with the update rules of daemons §6.2.
+ * An Inventory is a working copy ("draft") of the reducer's readonly AgentState (agent-state.ts): the
+ * reducer opens one per step, applies rules through these methods (records are frozen values, replaced,
+ * never changed in place), and `snapshot()` returns the next state. Commands for guest-servers are data.
  * Every table is bounded (no fixed 500-host cap: daemons §9 item 25; the bounds are options).
  */
 import {
   DEFAULT_CORRECTIVE_ACTION, DEFAULT_NOTICE_SECS, DEFAULT_RESTART_SECS, noticeClassOf, toVocabulary, EVENT_TYPES,
-  type CorrectiveAction, type InstanceInfo, type ReportingState,
+  type InstanceInfo, type ReportingState,
 } from '@guesthb/protocol';
+import {
+  DEFAULT_INVENTORY_LIMITS, emptyAgentState, type AgentState, type Host, type Instance, type InventoryLimits,
+  type DurableRecord, type NoticeTimeouts, type PendingVote, type ServerRecord, type Told, type Tombstone,
+} from './agent-state.js';
+import type { PMap } from './pmap.js';
 
-export interface Host {
-  /** Undefined for a host learned from its server's events: the VIM tells the uuid (H1/H2/H3/H5). */
-  uuid: string | undefined;
-  hostname: string;
-  /** Host-level fault reporting (H2/H3, VIM host state). Gates loss alarms. */
-  reporting: boolean;
-  /**
-   * `reporting` is the VIM's word (H1/H2/H3, audit A). False for a host learned after a restart (H5, a
-   * server event): until the VIM's host state arrives, the server's own gate is trusted (its value is
-   * adopted from the server audit, never pushed to it, and a loss the server sends passes the host gate).
-   */
-  reportingFromVim: boolean;
-  /**
-   * The VIM's instance list (audit B) succeeded for this host since the agent started (sticky; reset only
-   * when the host's uuid changes). Until then the server audit deletes nothing on this host's server.
-   */
-  listedByVim: boolean;
-  /** The VIM audit has the host's state / instance list (daemons §6.1). */
-  gotHostState: boolean;
-  gotInstances: boolean;
-  /** Monotonic ms of the last VIM audit success, for periodic refresh. */
-  vimSyncedAtMs: number | undefined;
-}
+/** The journal key of an instance's told alarm of one kind. */
+export const alarmKey = (uuid: string, kind: 'alarm-failed' | 'alarm-unhealthy'): string => `a:${uuid}:${kind === 'alarm-failed' ? 'f' : 'u'}`;
 
-export interface ServerRecord {
-  hostname: string;
-  url: string;
-  bootId: string;
-  /** Monotonic ms of the last event or successful query. */
-  lastContactMs: number;
-}
-
-/** Notice timeouts as the decimal-second strings the VIM receives; "0" until the server reports (vim §3 item 5). */
-export interface NoticeTimeouts {
-  restart: string;
-  shutdown: string;
-  suspend: string;
-  resume: string;
-  vote: string;
-}
-
-export interface Instance {
-  uuid: string;
-  hostname: string;
-  reporting: boolean;
-  heartbeating: boolean;
-  correctiveAction: CorrectiveAction;
-  timeouts: NoticeTimeouts;
-  /**
-   * Learned from a server event (agent restart) and not yet confirmed by the VIM (I1, I2, audit B): the
-   * server's reporting is adopted, and audit B of its host removes it if the VIM does not list it.
-   */
-  fromServer: boolean;
-}
+export {
+  DEFAULT_INVENTORY_LIMITS, type Host, type Instance, type InventoryLimits, type NoticeTimeouts, type ServerRecord,
+} from './agent-state.js';
 
 /** What the agent must tell a guest-server (peer API); performed by the server commander. */
 export type ServerCommand =
@@ -69,19 +28,12 @@ export type ServerCommand =
   | { readonly type: 'delete-instance'; readonly hostname: string; readonly uuid: string }
   | { readonly type: 'put-host'; readonly hostname: string; readonly reporting: ReportingState };
 
-export interface InventoryLimits {
-  readonly maxHosts: number;
-  readonly maxInstances: number;
-}
-
-export const DEFAULT_INVENTORY_LIMITS: InventoryLimits = { maxHosts: 10_000, maxInstances: 200_000 };
-
 export type AddHostResult = 'created' | 'exists' | 'updated' | 'full';
 export type AddInstanceResult =
   | { readonly ok: true; readonly commands: readonly ServerCommand[] }
   | { readonly ok: false; readonly reason: 'unknown-host' | 'full' };
 
-const ZERO_TIMEOUTS: NoticeTimeouts = { restart: '0', shutdown: '0', suspend: '0', resume: '0', vote: '0' };
+const ZERO_TIMEOUTS: NoticeTimeouts = Object.freeze({ restart: '0', shutdown: '0', suspend: '0', resume: '0', vote: '0' });
 /** What a server reports before any init (daemons §3.6): used only by tests and documentation. */
 export const SERVER_DEFAULT_TIMEOUTS: NoticeTimeouts = {
   restart: String(DEFAULT_RESTART_SECS), shutdown: String(DEFAULT_NOTICE_SECS), suspend: String(DEFAULT_NOTICE_SECS),
@@ -90,14 +42,74 @@ export const SERVER_DEFAULT_TIMEOUTS: NoticeTimeouts = {
 
 export const onOff = (on: boolean): ReportingState => (on ? 'enabled' : 'disabled');
 
-export class Inventory {
-  readonly #limits: InventoryLimits;
-  readonly #hosts = new Map<string, Host>(); // by hostname
-  readonly #servers = new Map<string, ServerRecord>(); // by hostname
-  readonly #instances = new Map<string, Instance>(); // by uuid
+/** The read side of the inventory (the operator API and tests read the agent's state through it). */
+export interface InventoryReader {
+  readonly hostCount: number;
+  readonly instanceCount: number;
+  hosts(): IterableIterator<Host>;
+  instances(): IterableIterator<Instance>;
+  hostByName(hostname: string): Host | undefined;
+  hostByUuidOrName(key: string): Host | undefined;
+  instance(uuid: string): Instance | undefined;
+  instancesOn(hostname: string): Instance[];
+  server(hostname: string): ServerRecord | undefined;
+  /** What the VIM was last told of an instance (service state, alarms), or undefined. */
+  told(uuid: string): Told | undefined;
+  tombstone(uuid: string): Tombstone | undefined;
+  vote(uuid: string): PendingVote | undefined;
+}
 
-  constructor(limits: InventoryLimits = DEFAULT_INVENTORY_LIMITS) {
-    this.#limits = limits;
+export class Inventory implements InventoryReader {
+  readonly limits: InventoryLimits;
+  #hosts: PMap<Host>;
+  #servers: PMap<ServerRecord>;
+  #instances: PMap<Instance>;
+  #told: PMap<Told>;
+  #votes: PMap<PendingVote>;
+  #tombstones: PMap<Tombstone>;
+  /** Journal writes caused by this draft (durable tables: alarms told, votes, tombstones, action results). */
+  readonly #writes = new Map<string, DurableRecord | undefined>();
+  #journaling = true;
+
+  /** A draft of `from` (default: an empty state with these limits). */
+  constructor(limitsOrState: InventoryLimits | AgentState = DEFAULT_INVENTORY_LIMITS) {
+    const state = 'hosts' in limitsOrState ? limitsOrState : emptyAgentState(limitsOrState);
+    this.limits = state.limits;
+    this.#hosts = state.hosts;
+    this.#servers = state.servers;
+    this.#instances = state.instances;
+    this.#told = state.told;
+    this.#votes = state.votes;
+    this.#tombstones = state.tombstones;
+  }
+
+  /** The state as it is now (the drafts' tables are persistent maps: this copies nothing). */
+  snapshot(): AgentState {
+    return {
+      limits: this.limits, hosts: this.#hosts, servers: this.#servers, instances: this.#instances,
+      told: this.#told, votes: this.#votes, tombstones: this.#tombstones,
+    };
+  }
+
+  /** The journal writes this draft made (key → record, undefined = remove), in order; clears them. */
+  takeWrites(): [string, DurableRecord | undefined][] {
+    const writes = [...this.#writes];
+    this.#writes.clear();
+    return writes;
+  }
+
+  /** Runs `fn` without journaling (restoring from the journal). */
+  withoutJournal(fn: () => void): void {
+    this.#journaling = false;
+    try {
+      fn();
+    } finally {
+      this.#journaling = true;
+    }
+  }
+
+  #write(key: string, record: DurableRecord | undefined): void {
+    if (this.#journaling) this.#writes.set(key, record);
   }
 
   get hostCount(): number {
@@ -140,6 +152,74 @@ export class Inventory {
     return this.#servers.get(hostname);
   }
 
+  updateHost(host: Host, patch: Partial<Omit<Host, 'hostname'>>): Host {
+    const next: Host = Object.freeze({ ...host, ...patch });
+    this.#hosts = this.#hosts.set(host.hostname, next);
+    return next;
+  }
+
+  updateInstance(inst: Instance, patch: Partial<Omit<Instance, 'uuid'>>): Instance {
+    const next: Instance = Object.freeze({ ...inst, ...patch });
+    this.#instances = this.#instances.set(inst.uuid, next);
+    return next;
+  }
+
+  // What the VIM was last told, pending votes and tombstones (issue 12): read and replaced by the reducer rules.
+  told(uuid: string): Told | undefined {
+    return this.#told.get(uuid);
+  }
+
+  setTold(uuid: string, told: Told | undefined): void {
+    const before = this.#told.get(uuid);
+    if (before?.failed !== told?.failed) this.#write(alarmKey(uuid, 'alarm-failed'), told?.failed === undefined ? undefined : { type: 'alarm', uuid, alarm: told.failed });
+    if (before?.unhealthy !== told?.unhealthy) this.#write(alarmKey(uuid, 'alarm-unhealthy'), told?.unhealthy === undefined ? undefined : { type: 'alarm', uuid, alarm: told.unhealthy });
+    this.#told = told === undefined || (told.service === undefined && told.failed === undefined && told.unhealthy === undefined)
+      ? this.#told.delete(uuid) : this.#told.set(uuid, Object.freeze(told));
+  }
+
+  vote(uuid: string): PendingVote | undefined {
+    return this.#votes.get(uuid);
+  }
+
+  votes(): IterableIterator<PendingVote> {
+    return this.#votes.values();
+  }
+
+  setVote(uuid: string, vote: PendingVote | undefined): void {
+    if (vote !== undefined || this.#votes.has(uuid)) this.#write(`v:${uuid}`, vote === undefined ? undefined : { type: 'vote', vote });
+    this.#votes = vote === undefined ? this.#votes.delete(uuid) : this.#votes.set(uuid, Object.freeze(vote));
+  }
+
+  tombstone(uuid: string): Tombstone | undefined {
+    return this.#tombstones.get(uuid);
+  }
+
+  tombstones(): IterableIterator<Tombstone> {
+    return this.#tombstones.values();
+  }
+
+  get tombstoneCount(): number {
+    return this.#tombstones.size;
+  }
+
+  setTombstone(uuid: string, tombstone: Tombstone | undefined): void {
+    if (tombstone === undefined && !this.#tombstones.has(uuid)) return;
+    this.#write(`t:${uuid}`, tombstone === undefined ? undefined : { type: 'tombstone', tombstone });
+    if (tombstone !== undefined && !this.#tombstones.has(uuid)) this.#evictTombstones();
+    this.#tombstones = tombstone === undefined ? this.#tombstones.delete(uuid) : this.#tombstones.set(uuid, Object.freeze(tombstone));
+  }
+
+  /** Keeps the tombstone table under its bound: the oldest goes first. */
+  #evictTombstones(): void {
+    const max = this.limits.maxTombstones ?? DEFAULT_INVENTORY_LIMITS.maxTombstones ?? 20_000;
+    while (this.#tombstones.size >= max && this.#tombstones.size > 0) {
+      let oldest: Tombstone | undefined;
+      for (const t of this.#tombstones.values()) if (oldest === undefined || t.atMs < oldest.atMs) oldest = t;
+      if (oldest === undefined) return;
+      this.setTombstone(oldest.uuid, undefined);
+    }
+  }
+
   /**
    * Creates a host (H1 and the other host calls: there is no mtcAgent here). A known hostname with a new
    * uuid is updated (a reinstalled host); the original ignored repeats (daemons §9 item 19).
@@ -148,18 +228,14 @@ export class Inventory {
     const existing = this.#hosts.get(hostname);
     if (existing !== undefined) {
       if (existing.uuid === uuid || uuid === undefined) return 'exists';
-      existing.uuid = uuid;
-      existing.gotHostState = false;
-      existing.gotInstances = false;
-      existing.vimSyncedAtMs = undefined;
-      existing.listedByVim = false;
+      this.updateHost(existing, { uuid, gotHostState: false, gotInstances: false, vimSyncedAtMs: undefined, listedByVim: false });
       return 'updated';
     }
-    if (this.#hosts.size >= this.#limits.maxHosts) return 'full';
-    this.#hosts.set(hostname, {
+    if (this.#hosts.size >= this.limits.maxHosts) return 'full';
+    this.#hosts = this.#hosts.set(hostname, Object.freeze({
       uuid, hostname, reporting: false, reportingFromVim: options.reportingFromVim ?? true, listedByVim: false,
       gotHostState: false, gotInstances: false, vimSyncedAtMs: undefined,
-    });
+    }));
     return 'created';
   }
 
@@ -174,8 +250,7 @@ export class Inventory {
 
   /** Host enable/disable (daemons §6.2), from the VIM: host reporting plus MOD_HOST to its server. */
   setHostReporting(host: Host, on: boolean): ServerCommand[] {
-    host.reporting = on;
-    host.reportingFromVim = true;
+    this.updateHost(host, { reporting: on, reportingFromVim: true });
     return [{ type: 'put-host', hostname: host.hostname, reporting: onOff(on) }];
   }
 
@@ -190,15 +265,17 @@ export class Inventory {
   /**
    * An instance named by a server event that the agent does not know (agent restart): created on the
    * event's host (learned too if needed) with the server's reporting; no command (the server has it).
+   * Never for a tombstoned (deleted) instance: a late event must not bring it back (issue 12 item 6).
    */
   learnInstance(hostname: string, uuid: string, reporting: boolean): Instance | undefined {
+    if (this.#tombstones.has(uuid)) return undefined;
     const host = this.#hosts.get(hostname) ?? this.learnHost(hostname);
-    if (host === undefined || this.#instances.size >= this.#limits.maxInstances) return undefined;
-    const inst: Instance = {
+    if (host === undefined || this.#instances.size >= this.limits.maxInstances) return undefined;
+    const inst: Instance = Object.freeze({
       uuid, hostname, reporting, heartbeating: false, correctiveAction: DEFAULT_CORRECTIVE_ACTION,
-      timeouts: { ...ZERO_TIMEOUTS }, fromServer: true,
-    };
-    this.#instances.set(uuid, inst);
+      timeouts: ZERO_TIMEOUTS, fromServer: true, lastEventAtMs: undefined,
+    });
+    this.#instances = this.#instances.set(uuid, inst);
     return inst;
   }
 
@@ -206,13 +283,12 @@ export class Inventory {
    * Audit B succeeded for this host: the host may now have unknown instances deleted on its server, and
    * instances learned from the server that the VIM does not list are removed (and deleted there).
    */
-  confirmListed(host: Host, listed: ReadonlySet<string>): ServerCommand[] {
-    host.listedByVim = true;
+  confirmListed(host: Host, listed: ReadonlySet<string>, nowMs?: number): ServerCommand[] {
+    this.updateHost(host, { listedByVim: true });
     const commands: ServerCommand[] = [];
     for (const inst of this.instancesOn(host.hostname)) {
       if (!inst.fromServer || listed.has(inst.uuid)) continue;
-      this.#instances.delete(inst.uuid);
-      commands.push({ type: 'delete-instance', hostname: host.hostname, uuid: inst.uuid });
+      commands.push(...(this.deleteInstance(inst.uuid, nowMs) ?? []));
     }
     return commands;
   }
@@ -220,28 +296,30 @@ export class Inventory {
   /**
    * add_inst (daemons §6.2): on another host → delete there and add here; already here → reporting is
    * updated when `reporting` is given (the original's self-comparison bug made that branch dead, §9 item 20).
+   * The VIM naming an instance lifts its tombstone (it was re-created).
    */
   addInstance(hostname: string, uuid: string, reporting: boolean | undefined): AddInstanceResult {
     if (!this.#hosts.has(hostname)) return { ok: false, reason: 'unknown-host' };
     const existing = this.#instances.get(uuid);
     if (existing?.hostname === hostname) {
-      existing.fromServer = false; // the VIM names it: confirmed
-      if (reporting === undefined || reporting === existing.reporting) return { ok: true, commands: [] };
-      existing.reporting = reporting;
+      const confirmed = this.updateInstance(existing, { fromServer: false }); // the VIM names it: confirmed
+      if (reporting === undefined || reporting === confirmed.reporting) return { ok: true, commands: [] };
+      this.updateInstance(confirmed, { reporting });
       return { ok: true, commands: [{ type: 'put-instance', hostname, uuid, reporting: onOff(reporting) }] };
     }
     const commands: ServerCommand[] = [];
     if (existing !== undefined) {
       commands.push({ type: 'delete-instance', hostname: existing.hostname, uuid });
-      this.#instances.delete(uuid);
-    } else if (this.#instances.size >= this.#limits.maxInstances) {
+      this.#instances = this.#instances.delete(uuid);
+    } else if (this.#instances.size >= this.limits.maxInstances) {
       return { ok: false, reason: 'full' };
     }
-    const inst: Instance = {
+    this.setTombstone(uuid, undefined);
+    const inst: Instance = Object.freeze({
       uuid, hostname, reporting: reporting ?? false, heartbeating: false,
-      correctiveAction: DEFAULT_CORRECTIVE_ACTION, timeouts: { ...ZERO_TIMEOUTS }, fromServer: false,
-    };
-    this.#instances.set(uuid, inst);
+      correctiveAction: DEFAULT_CORRECTIVE_ACTION, timeouts: ZERO_TIMEOUTS, fromServer: false, lastEventAtMs: undefined,
+    });
+    this.#instances = this.#instances.set(uuid, inst);
     commands.push({ type: 'put-instance', hostname, uuid, reporting: onOff(inst.reporting) });
     return { ok: true, commands };
   }
@@ -250,18 +328,18 @@ export class Inventory {
   modInstance(hostname: string, uuid: string, reporting: boolean): AddInstanceResult {
     const existing = this.#instances.get(uuid);
     if (existing?.hostname === hostname && this.#hosts.has(hostname)) {
-      existing.reporting = reporting;
-      existing.fromServer = false;
+      this.updateInstance(existing, { reporting, fromServer: false });
       return { ok: true, commands: [{ type: 'put-instance', hostname, uuid, reporting: onOff(reporting) }] };
     }
     return this.addInstance(hostname, uuid, reporting);
   }
 
-  /** del_inst (daemons §6.2); undefined when unknown. */
-  deleteInstance(uuid: string): ServerCommand[] | undefined {
+  /** del_inst (daemons §6.2); undefined when unknown. Leaves a tombstone when `nowMs` is given. */
+  deleteInstance(uuid: string, nowMs?: number): ServerCommand[] | undefined {
     const inst = this.#instances.get(uuid);
     if (inst === undefined) return undefined;
-    this.#instances.delete(uuid);
+    this.#instances = this.#instances.delete(uuid);
+    if (nowMs !== undefined) this.setTombstone(uuid, { uuid, hostname: inst.hostname, atMs: nowMs });
     return [{ type: 'delete-instance', hostname: inst.hostname, uuid }];
   }
 
@@ -272,20 +350,18 @@ export class Inventory {
   registerServer(hostname: string, url: string, bootId: string, nowMs: number): 'new' | 'restarted' | 'same' | 'full' {
     const existing = this.#servers.get(hostname);
     if (existing === undefined) {
-      if (this.#servers.size >= this.#limits.maxHosts) return 'full';
-      this.#servers.set(hostname, { hostname, url, bootId, lastContactMs: nowMs });
+      if (this.#servers.size >= this.limits.maxHosts) return 'full';
+      this.#servers = this.#servers.set(hostname, Object.freeze({ hostname, url, bootId, lastContactMs: nowMs }));
       return 'new';
     }
     const changed = existing.bootId !== bootId || existing.url !== url;
-    existing.url = url;
-    existing.bootId = bootId;
-    existing.lastContactMs = nowMs;
+    this.#servers = this.#servers.set(hostname, Object.freeze({ hostname, url, bootId, lastContactMs: nowMs }));
     return changed ? 'restarted' : 'same';
   }
 
   touchServer(hostname: string, nowMs: number): void {
     const server = this.#servers.get(hostname);
-    if (server !== undefined) server.lastContactMs = nowMs;
+    if (server !== undefined) this.#servers = this.#servers.set(hostname, Object.freeze({ ...server, lastContactMs: nowMs }));
   }
 
   /** Everything a (re)started server must hold: host reporting and every instance of its host. */
@@ -301,12 +377,14 @@ export class Inventory {
   }
 }
 
-/** Copies a server's view of the guest (corrective action, notice timeouts) onto the agent's record. */
-export function adoptGuestInfo(inst: Instance, info: InstanceInfo): void {
-  inst.correctiveAction = info['repair-action'];
-  inst.timeouts = {
-    restart: info['restart-to'], shutdown: info['shutdown-to'], suspend: info['suspend-to'],
-    resume: info['resume-to'], vote: info['vote-to'],
+/** A server's view of the guest (corrective action, notice timeouts) as a patch of the agent's record. */
+export function guestInfoPatch(info: InstanceInfo): Pick<Instance, 'correctiveAction' | 'timeouts'> {
+  return {
+    correctiveAction: info['repair-action'],
+    timeouts: Object.freeze({
+      restart: info['restart-to'], shutdown: info['shutdown-to'], suspend: info['suspend-to'],
+      resume: info['resume-to'], vote: info['vote-to'],
+    }),
   };
 }
 

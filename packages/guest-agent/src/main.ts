@@ -1,7 +1,10 @@
 /** The composition root of guest-agent (STYLE.md R14): config → logger → components → signals. */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { Agent } from 'undici';
+import { Journal } from '@guesthb/outbox';
 import {
-  createRootLogger, installCrashHandlers, installReload, installShutdown, removePidfile, systemClock, systemRandom, writePidfile,
+  createRootLogger, installCrashHandlers, installReload, installShutdown, removePidfile, systemClock, systemRandom, wallClockMs, writePidfile,
 } from '@guesthb/daemon-kit';
 import { loadAgentConfig, parseAgentArgs, readToken } from './config.js';
 import { createGuestAgent } from './guest-agent.js';
@@ -15,9 +18,21 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   const token = await readToken(config.tokenFile);
   const log = createRootLogger('guest-agent', config.logLevel);
   const dispatcher = new Agent({ connections: 64 });
-  const agent = createGuestAgent({ config, log, clock: systemClock, random: systemRandom, token, dispatcher });
+  // [agent] state_dir (issue 12 item 4): the journal of alarms not yet at the VIM, votes and tombstones.
+  let journal: Journal | undefined;
+  if (config.stateDir !== undefined) {
+    mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
+    journal = await Journal.open({ path: join(config.stateDir, 'guest-agent.journal'), log: log.child({ component: 'journal' }) });
+    const report = journal.openReport;
+    const level = report.corrupt.length > 0 || report.tornTail !== undefined ? 'warn' : 'info';
+    log[level]({ stateDir: config.stateDir, records: report.records, liveKeys: report.liveKeys, corrupt: report.corrupt.length, tornTail: report.tornTail !== undefined }, 'journal opened');
+  } else {
+    log.warn('no [agent] state_dir: alarms accepted while the VIM is unreachable do not survive a restart of the agent (the audit re-sends what servers still report)');
+  }
+  const agent = createGuestAgent({ config, log, clock: systemClock, wallClock: wallClockMs, random: systemRandom, token, dispatcher, ...(journal === undefined ? {} : { store: journal }) });
   const close = async (): Promise<void> => {
     await agent.close();
+    await journal?.close();
     await dispatcher.destroy();
     if (config.pidfile !== undefined) await removePidfile(config.pidfile);
   };

@@ -1,7 +1,7 @@
 /** Prometheus metrics of guest-agent, served on the rx_port listener's /metrics (issue 4 item 6). */
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { Inventory } from './inventory.js';
-import type { OutboxObserver } from './vim-outbox.js';
+import type { InventoryReader } from './inventory.js';
+import type { VimOutboxObserver } from './vim-outbox.js';
 
 export interface AgentMetrics {
   readonly registry: Registry;
@@ -11,10 +11,10 @@ export interface AgentMetrics {
   readonly auditRuns: Counter<'audit' | 'outcome'>;
   readonly serverEvents: Counter<'kind' | 'outcome'>;
   readonly serverCommands: Counter<'command' | 'outcome'>;
-  readonly outboxObserver: OutboxObserver;
+  readonly outboxObserver: VimOutboxObserver;
 }
 
-export function createAgentMetrics(inventory: Inventory): AgentMetrics {
+export function createAgentMetrics(inventory: InventoryReader): AgentMetrics {
   const registry = new Registry();
   const vimRequests = new Counter({
     name: 'guest_agent_vim_requests_total', help: 'VIM command requests by route (H1–H5, I1–I6, other) and HTTP status',
@@ -22,7 +22,7 @@ export function createAgentMetrics(inventory: Inventory): AgentMetrics {
   });
   const vimEvents = new Counter({
     name: 'guest_agent_vim_events_total',
-    help: 'Events to the VIM by kind and outcome (delivered, no-reply, rejected, retry, dropped-full, dropped-expired, dropped-closed)',
+    help: 'Events to the VIM by kind and outcome (delivered, no-reply, rejected, retry); nothing is dropped or expires (issue 12)',
     labelNames: ['kind', 'outcome'] as const, registers: [registry],
   });
   const outboxDepth = new Gauge({ name: 'guest_agent_outbox_depth', help: 'Events waiting for the VIM', registers: [registry] });
@@ -57,10 +57,14 @@ export function createAgentMetrics(inventory: Inventory): AgentMetrics {
       for (const host of inventory.hosts()) this.inc({ reporting: host.reporting ? 'enabled' : 'disabled' });
     },
   });
-  const outboxObserver: OutboxObserver = {
+  const coalesced = new Counter({
+    name: 'guest_agent_outbox_coalesced_total', help: 'VIM events replaced by a newer one of the same instance before sending, by priority',
+    labelNames: ['priority'] as const, registers: [registry],
+  });
+  const outboxObserver: VimOutboxObserver = {
     sent: (kind, outcome) => vimEvents.inc({ kind, outcome }),
-    dropped: (kind, reason) => vimEvents.inc({ kind, outcome: `dropped-${reason}` }),
     depth: (items) => outboxDepth.set(items),
+    coalesced: (priority) => coalesced.inc({ priority }),
   };
   return { registry, vimRequests, vimEvents, outboxDepth, auditRuns, serverEvents, serverCommands, outboxObserver };
 }

@@ -9,13 +9,13 @@ import type { Logger } from 'pino';
 import { vimErrorText, type VimErrorReason } from '@guesthb/protocol';
 import { GuestAgentError, GuestAgentErrorCode } from './errors.js';
 import type { AgentMetrics } from './metrics.js';
-import type { ServerCommand } from './inventory.js';
-import { handleVimCommand, type VimCommandDeps, type VimReply } from './vim-commands.js';
+import type { VimOutcome, VimReply, VimRequest } from './vim-commands.js';
 
-export interface VimAppDeps extends VimCommandDeps {
+export interface VimAppDeps {
+  /** Decides the request (the agent's reducer; server commands are performed by the caller). */
+  readonly handle: (request: VimRequest) => Promise<VimOutcome>;
   readonly log: Logger;
   readonly metrics: Pick<AgentMetrics, 'vimRequests'>;
-  readonly submit: (commands: readonly ServerCommand[]) => void;
 }
 
 /** Largest VIM request body; the real ones are under 200 bytes. */
@@ -37,14 +37,13 @@ export function buildVimApp(deps: VimAppDeps): FastifyInstance {
     const userAgent = req.headers['user-agent'];
     // fastify does not read a GET's body; H5 (and audit-like GETs) carry one, read here with the same bound.
     const body = typeof req.body === 'string' ? req.body : req.method === 'GET' ? await readGetBody(req.raw) : undefined;
-    const outcome = await handleVimCommand(deps, {
+    const outcome = await deps.handle({
       method: req.method,
       url: req.url,
       userAgent: typeof userAgent === 'string' ? userAgent : undefined,
       body,
     });
     deps.metrics.vimRequests.inc({ route: outcome.route, status: String(outcome.reply.status) });
-    deps.submit(outcome.commands);
     return send(reply, outcome.reply, outcome.route, req.method, req.url);
   });
   return app;

@@ -1,7 +1,8 @@
 /**
  * The VIM command receiver's rules (vim §1, daemons §4): the 11 calls H1–H5 and I1–I6 decided from
- * (method, raw URL, User-Agent, body text) against the inventory. Returns the reply and the server
- * commands to perform; the only asynchronous step is the vote/notify forward, injected.
+ * (method, raw URL, User-Agent, body text) against the reducer's inventory draft. Returns the reply and the
+ * server commands to perform, or, for a vote/notify of a heartbeating instance, the forward to perform and
+ * the reply for either of its outcomes (the driver forwards, then answers: no I/O here).
  */
 import {
   InstanceUuidSchema, VIM_USER_AGENT, VimActionBodySchema, VimCommandPrefix, VimHostBodySchema, VimInstanceBodySchema,
@@ -31,11 +32,18 @@ export interface VimRequest {
   readonly body: string | undefined;
 }
 
-export interface VimCommandDeps {
-  readonly inventory: Inventory;
-  /** Sends VOTE/NOTIFY to the instance's server; resolves false when it could not be delivered. */
-  readonly forwardAction: (inst: Instance, command: 'vote' | 'notify', event: EventType) => Promise<boolean>;
+/** I5/I6 of a heartbeating instance: forward to its server, then reply with `forwarded` or `notForwarded`. */
+export interface VimForward {
+  readonly uuid: string;
+  readonly hostname: string;
+  readonly command: 'vote' | 'notify';
+  readonly action: EventType;
+  readonly timeoutSecs: number;
+  readonly forwarded: VimOutcome;
+  readonly notForwarded: VimOutcome;
 }
+
+export type VimDecision = { readonly outcome: VimOutcome } | { readonly forward: VimForward };
 
 const METHODS = new Set(['GET', 'POST', 'PUT', 'DELETE', 'PATCH']);
 
@@ -58,8 +66,8 @@ export function parseVimUri(url: string): { level: 'host' | 'instance'; uuid: st
   return { level, uuid: rest.slice(0, UUID_CHARS), command: rest.length > UUID_CHARS ? rest.slice(UUID_CHARS + 1) : '' };
 }
 
-export async function handleVimCommand(deps: VimCommandDeps, req: VimRequest): Promise<VimOutcome> {
-  const none = (route: VimRoute, reply: VimReply): VimOutcome => ({ route, reply, commands: [] });
+export function decideVimCommand(inventory: Inventory, req: VimRequest, nowMs: number): VimDecision {
+  const none = (route: VimRoute, reply: VimReply): VimDecision => ({ outcome: { route, reply, commands: [] } });
   // User-Agent: present and not exactly vim/1.0 → 403 (vim §1.1); absent is accepted.
   if (req.userAgent !== undefined && req.userAgent !== VIM_USER_AGENT) {
     return none('other', fail(403, 'no buffer', GuestAgentErrorCode.FORBIDDEN, 'User-Agent must be vim/1.0'));
@@ -67,7 +75,7 @@ export async function handleVimCommand(deps: VimCommandDeps, req: VimRequest): P
   const uri = parseVimUri(req.url);
   if (uri === undefined) return none('other', fail(403, 'no buffer', GuestAgentErrorCode.FORBIDDEN, 'no /v1/hosts/ or /v1/instances/ in the URI'));
   if (!METHODS.has(req.method)) return none('other', fail(501, 'unsupported http command', GuestAgentErrorCode.METHOD_NOT_IMPLEMENTED, `method ${req.method} is not one of GET, POST, PUT, DELETE, PATCH`));
-  return uri.level === 'host' ? handleHost(deps.inventory, req, uri.uuid, uri.command) : handleInstance(deps, req, uri.uuid, uri.command);
+  return uri.level === 'host' ? { outcome: handleHost(inventory, req, uri.uuid, uri.command) } : handleInstance(inventory, req, uri.uuid, uri.command, nowMs);
 }
 
 type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reply: VimReply };
@@ -161,46 +169,50 @@ function servicesDoc(inst: Instance): string {
   return vimServicesText(inst.uuid, inst.hostname, onOff(inst.reporting), onOff(inst.heartbeating), inst.heartbeating ? inst.timeouts.restart : '0');
 }
 
-async function handleInstance(deps: VimCommandDeps, req: VimRequest, uuid: string, command: string): Promise<VimOutcome> {
-  const { inventory } = deps;
+function handleInstance(inventory: Inventory, req: VimRequest, uuid: string, command: string, nowMs: number): VimDecision {
   const notFound = (route: VimRoute, id: string): VimOutcome => ({ route, reply: fail(404, 'entity not found', GuestAgentErrorCode.NOT_FOUND, `instance ${id} not found`), commands: [] });
   switch (req.method) {
     case 'GET': {
       const inst = inventory.instance(uuid);
-      return inst === undefined ? notFound('I4', uuid) : { route: 'I4', reply: ok(servicesDoc(inst)), commands: [] };
+      return { outcome: inst === undefined ? notFound('I4', uuid) : { route: 'I4', reply: ok(servicesDoc(inst)), commands: [] } };
     }
     case 'DELETE': {
-      const commands = inventory.deleteInstance(uuid);
-      return commands === undefined ? notFound('I3', uuid) : { route: 'I3', reply: NO_CONTENT, commands };
+      // The deleted instance leaves a tombstone (issue 12 item 6).
+      const commands = inventory.deleteInstance(uuid, nowMs);
+      return { outcome: commands === undefined ? notFound('I3', uuid) : { route: 'I3', reply: NO_CONTENT, commands } };
     }
     case 'POST':
-      if (command === 'vote' || command === 'notify') return handleAction(deps, req, command);
-      return handleCreate(inventory, req);
+      if (command === 'vote' || command === 'notify') return handleAction(inventory, req, command);
+      return { outcome: handleCreate(inventory, req) };
     case 'PATCH':
-      return handleSet(inventory, req);
+      return { outcome: handleSet(inventory, req) };
     default: {
       // PUT on an instance: the original answered 200 with an empty body (daemons §4.2); kept.
       const json = parseJson(req.body);
-      return { route: 'other', reply: json.ok ? ok('') : json.reply, commands: [] };
+      return { outcome: { route: 'other', reply: json.ok ? ok('') : json.reply, commands: [] } };
     }
   }
 }
 
-async function handleAction(deps: VimCommandDeps, req: VimRequest, command: 'vote' | 'notify'): Promise<VimOutcome> {
+function handleAction(inventory: Inventory, req: VimRequest, command: 'vote' | 'notify'): VimDecision {
   const route: VimRoute = command === 'vote' ? 'I5' : 'I6';
   const body = parseBody(req.body, VimActionBodySchema);
-  if (!body.ok) return { route, reply: body.reply, commands: [] };
+  if (!body.ok) return { outcome: { route, reply: body.reply, commands: [] } };
   // The instance is looked up by the body uuid (daemons §4.2).
-  const inst = deps.inventory.instance(body.value.uuid);
-  if (inst === undefined) return { route, reply: fail(404, 'entity not found', GuestAgentErrorCode.NOT_FOUND, `instance ${body.value.uuid} not found`), commands: [] };
-  let timeout = actionTimeout(inst, command, body.value.action);
-  if (inst.heartbeating) {
-    // Decision: wait (briefly) for the server to take the vote; if it cannot, answer "0" so the VIM does
-    // not wait for a guest answer that will never come (vim §1.4).
-    const forwarded = await deps.forwardAction(inst, command, toVocabulary(EVENT_TYPES, body.value.action, 'unknown'));
-    if (!forwarded) timeout = '0';
-  }
-  return { route, reply: ok(vimActionReplyText(body.value.uuid, body.value.hostname, body.value.action, timeout)), commands: [] };
+  const inst = inventory.instance(body.value.uuid);
+  if (inst === undefined) return { outcome: { route, reply: fail(404, 'entity not found', GuestAgentErrorCode.NOT_FOUND, `instance ${body.value.uuid} not found`), commands: [] } };
+  const timeout = actionTimeout(inst, command, body.value.action);
+  const reply = (t: string): VimOutcome => ({ route, reply: ok(vimActionReplyText(body.value.uuid, body.value.hostname, body.value.action, t)), commands: [] });
+  if (!inst.heartbeating) return { outcome: reply(timeout) };
+  // Decision: wait (briefly) for the server to take the vote; if it cannot, answer "0" so the VIM does
+  // not wait for a guest answer that will never come (vim §1.4).
+  const action = toVocabulary(EVENT_TYPES, body.value.action, 'unknown');
+  return {
+    forward: {
+      uuid: inst.uuid, hostname: inst.hostname, command, action, timeoutSecs: Number(timeout) || 0,
+      forwarded: reply(timeout), notForwarded: reply('0'),
+    },
+  };
 }
 
 function handleCreate(inventory: Inventory, req: VimRequest): VimOutcome {

@@ -4,13 +4,18 @@ import {
   type NotificationType, type VimGuestResponse, type VimServiceState, type VoteResult,
 } from '@guesthb/protocol';
 
+/**
+ * `episode` (alarms and action results) names what the event reports — the server event id of the loss,
+ * ill-health or vote result, or the audit's condition event id — so the same fault is told once (issue 12).
+ * It is not sent to the VIM.
+ */
 export type VimEvent =
-  | { readonly kind: 'alarm-failed' | 'alarm-unhealthy'; readonly uuid: string; readonly hostname: string; readonly repairAction: string }
+  | { readonly kind: 'alarm-failed' | 'alarm-unhealthy'; readonly uuid: string; readonly hostname: string; readonly repairAction: string; readonly episode?: string }
   | {
     readonly kind: 'service'; readonly uuid: string; readonly hostname: string;
     readonly state: VimServiceState; readonly status: VimServiceState; readonly restartTimeout: string;
   }
-  | { readonly kind: 'action'; readonly uuid: string; readonly action: string; readonly response: VimGuestResponse; readonly reason: string };
+  | { readonly kind: 'action'; readonly uuid: string; readonly action: string; readonly response: VimGuestResponse; readonly reason: string; readonly episode?: string };
 
 export type VimEventKind = VimEvent['kind'];
 export const VIM_EVENT_KINDS: readonly VimEventKind[] = ['alarm-failed', 'alarm-unhealthy', 'service', 'action'];

@@ -1,212 +1,172 @@
 /**
- * The event transmitter's outbox (issue 4 item 4): events to the VIM wait here, one queue per instance so
- * their order is kept, one request in flight per instance, a few in flight overall. A failed send is
- * retried after an exponential backoff with jitter (injected random and Clock) until it is delivered,
- * rejected or older than maxAgeMs. The outbox is bounded: when full, the oldest waiting event is dropped
- * (a metric and a log line). Enqueue never waits, so a slow VIM never blocks the command receiver or
- * server events (the original blocked its main loop for up to 20 s: daemons §9 item 21).
+ * The event transmitter's outbox (issue 12 item 3) on the shared @guesthb/outbox: one lane per instance
+ * (its events reach the VIM in order), alarms first, then vote results, then service events; a service
+ * event replaces the instance's older one still waiting (the latest state is what the VIM needs), and an
+ * alarm replaces an older alarm of the same kind. Alarms and vote results are never evicted and nothing
+ * expires: memory is bounded by coalescing (at most a few entries per instance). A whole-send failure
+ * backs off the whole queue (the VIM is down); the first success ends every backoff, so the queue drains
+ * at once when the VIM is back. Enqueue never waits, so a slow VIM never blocks anything else (the
+ * original blocked its main loop for up to 20 s: daemons §9 item 21).
+ *
+ * Alarms and vote results are persisted in the agent's journal (the outbox's store) when they are
+ * queued, before the server's event is acknowledged, and come back after a restart; service events are
+ * not (the server audit re-derives them).
  */
-import type { Logger } from 'pino';
-import { backoffDelayMs, type BackoffPolicy, type Clock, type TimerHandle } from '@guesthb/protocol';
+import {
+  Outbox, type KeyValueStore, type OutboxItem, type OutboxLog, type OutboxOptions, type Priority, type QueuedEntry, type SettleResult,
+} from '@guesthb/outbox';
+import type { Clock } from '@guesthb/protocol';
 import type { SendOutcome } from './vim-client.js';
-import type { VimEvent, VimEventKind } from './vim-events.js';
+import { VIM_EVENT_KINDS, type VimEvent, type VimEventKind } from './vim-events.js';
 
-export type DropReason = 'full' | 'expired' | 'closed';
-
-export interface OutboxObserver {
+export interface VimOutboxObserver {
   sent(kind: VimEventKind, outcome: SendOutcome): void;
-  dropped(kind: VimEventKind, reason: DropReason): void;
   depth(items: number): void;
+  coalesced(priority: Priority): void;
 }
 
-export interface OutboxOptions {
-  readonly maxItems: number;
-  readonly maxAgeMs: number;
-  readonly concurrency: number;
-  readonly backoff: BackoffPolicy;
-}
+export const DEFAULT_VIM_OUTBOX_OPTIONS: OutboxOptions = Object.freeze({
+  maxEntries: 10_000,
+  maxBatchEntries: 32,
+  /** Lanes sent at once within a batch (the VIM's listener is single-threaded: vim §2.1). */
+  concurrency: 1,
+  backoff: Object.freeze({ baseMs: 200, maxMs: 1_000, jitter: 0.5 }),
+});
 
-export const DEFAULT_OUTBOX_OPTIONS: OutboxOptions = {
-  maxItems: 10_000,
-  maxAgeMs: 5 * 60_000,
-  concurrency: 4,
-  backoff: { baseMs: 500, maxMs: 30_000, jitter: 0.5 },
-};
+/** Requests in flight at once inside one batch (one per lane). */
+const LANES_AT_ONCE = 4;
 
-export interface OutboxDeps {
+export interface VimOutboxDeps {
   readonly clock: Clock;
   readonly random: () => number;
   readonly send: (event: VimEvent) => Promise<SendOutcome>;
-  readonly log: Logger;
-  readonly observer: OutboxObserver;
-  readonly options: OutboxOptions;
+  /** The listener has it (delivered, no-reply or rejected): it will not be sent again. */
+  readonly onDelivered: (event: VimEvent) => void;
+  readonly log: OutboxLog;
+  readonly observer: VimOutboxObserver;
+  readonly options?: Partial<OutboxOptions>;
+  /** The journal scope for alarms and vote results; undefined = in memory only. */
+  readonly store?: KeyValueStore;
 }
 
-interface Item {
-  readonly event: VimEvent;
-  readonly seq: number;
-  readonly enqueuedAtMs: number;
+let serviceSeq = 0;
+
+/** The outbox item of a VIM event: lane, priority, coalescing key and a stable id for alarms/results. */
+export function vimOutboxItem(event: VimEvent, nowMs: number): OutboxItem<VimEvent> {
+  switch (event.kind) {
+    case 'alarm-failed':
+    case 'alarm-unhealthy': {
+      const tag = event.kind === 'alarm-failed' ? 'f' : 'u';
+      return { id: `${tag}:${event.uuid}:${event.episode ?? nowMs}`, lane: event.uuid, priority: 'alarm', coalesceKey: `${tag}:${event.uuid}`, payload: event };
+    }
+    case 'action':
+      return { id: `r:${event.uuid}:${event.episode ?? nowMs}`, lane: event.uuid, priority: 'vote-result', payload: event };
+    case 'service':
+      return { id: `s:${event.uuid}:${nowMs}:${++serviceSeq}`, lane: event.uuid, priority: 'service', coalesceKey: `s:${event.uuid}`, payload: event };
+  }
 }
 
-interface Lane {
-  readonly items: Item[];
-  inFlight: boolean;
-  attempt: number;
-  timer: TimerHandle | undefined;
+/** Only alarms and vote results go to the journal. */
+function durableOnly(store: KeyValueStore): KeyValueStore {
+  return {
+    get: (key) => store.get(key),
+    put: (key, value) => {
+      if (!key.startsWith('s:')) store.put(key, value);
+    },
+    delete: (key) => store.delete(key),
+    entries: () => store.entries(),
+  };
+}
+
+function restorePayload(payload: unknown): VimEvent | undefined {
+  if (typeof payload !== 'object' || payload === null) return undefined;
+  const p = payload as { kind?: unknown; uuid?: unknown };
+  return typeof p.uuid === 'string' && VIM_EVENT_KINDS.includes(p.kind as VimEventKind) ? (payload as VimEvent) : undefined;
 }
 
 export class VimOutbox {
-  readonly #deps: OutboxDeps;
-  readonly #lanes = new Map<string, Lane>();
-  readonly #ready: string[] = [];
-  #size = 0;
-  #seq = 0;
-  #inFlight = 0;
-  #closed = false;
+  readonly #deps: VimOutboxDeps;
+  readonly #outbox: Outbox<VimEvent>;
   readonly #idleWaiters: (() => void)[] = [];
 
-  constructor(deps: OutboxDeps) {
+  constructor(deps: VimOutboxDeps) {
     this.#deps = deps;
+    this.#outbox = new Outbox<VimEvent>({
+      clock: deps.clock, random: deps.random, log: deps.log,
+      options: { ...DEFAULT_VIM_OUTBOX_OPTIONS, ...deps.options },
+      send: (entries) => this.#send(entries),
+      metrics: {
+        depth: (n) => {
+          deps.observer.depth(n);
+          if (n === 0) for (const resolve of this.#idleWaiters.splice(0)) resolve();
+        },
+        coalesced: (p) => deps.observer.coalesced(p),
+      },
+      ...(deps.store === undefined ? {} : { store: durableOnly(deps.store), restorePayload }),
+    });
   }
 
   get size(): number {
-    return this.#size;
+    return this.#outbox.depth;
+  }
+
+  /** Waiting events, oldest first. */
+  events(): VimEvent[] {
+    return this.#outbox.entries().map((e) => e.payload);
+  }
+
+  start(): void {
+    this.#outbox.start();
   }
 
   /** Queues an event for its instance's lane; never blocks. */
   enqueue(event: VimEvent): void {
-    if (this.#closed) {
-      this.#deps.observer.dropped(event.kind, 'closed');
-      return;
-    }
-    if (this.#size >= this.#deps.options.maxItems) this.#dropOldest();
-    let lane = this.#lanes.get(event.uuid);
-    if (lane === undefined) {
-      lane = { items: [], inFlight: false, attempt: 0, timer: undefined };
-      this.#lanes.set(event.uuid, lane);
-    }
-    lane.items.push({ event, seq: ++this.#seq, enqueuedAtMs: this.#deps.clock.now() });
-    this.#size++;
-    this.#deps.observer.depth(this.#size);
-    if (!lane.inFlight && lane.timer === undefined && lane.items.length === 1) this.#ready.push(event.uuid);
-    this.#pump();
+    this.#outbox.push(vimOutboxItem(event, this.#deps.clock.now()));
   }
 
-  /** Resolves when nothing is queued or in flight (tests, graceful close). */
+  /** Resolves when nothing is queued (tests). */
   whenIdle(): Promise<void> {
-    if (this.#size === 0 && this.#inFlight === 0) return Promise.resolve();
+    if (this.#outbox.depth === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
-  /** Stops retries and drops what waits (logged with a count). In-flight requests end with the dispatcher. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    let dropped = 0;
-    for (const lane of this.#lanes.values()) {
-      if (lane.timer !== undefined) this.#deps.clock.clearTimeout(lane.timer);
-      lane.timer = undefined;
-      for (const item of lane.items.splice(lane.inFlight ? 1 : 0)) {
-        this.#deps.observer.dropped(item.event.kind, 'closed');
-        dropped++;
-      }
-    }
-    this.#size -= dropped;
-    this.#deps.observer.depth(this.#size);
-    if (dropped > 0) this.#deps.log.warn({ dropped }, 'VIM events dropped at close');
-    this.#notifyIdle();
+  /** Stops sending; what waits stays in the journal (when there is one). */
+  close(): Promise<void> {
+    return this.#outbox.close();
   }
 
   toJSON(): object {
-    return { size: this.#size, lanes: this.#lanes.size, inFlight: this.#inFlight, ready: this.#ready.length };
+    return this.#outbox.stats();
   }
 
-  #pump(): void {
-    while (!this.#closed && this.#inFlight < this.#deps.options.concurrency && this.#ready.length > 0) {
-      const key = this.#ready.shift();
-      const lane = key === undefined ? undefined : this.#lanes.get(key);
-      if (key === undefined || lane === undefined || lane.inFlight || lane.items.length === 0) continue;
-      this.#start(key, lane);
+  /** One batch: lanes in parallel (a few at once), each lane's events in order, a lane stops at its first failure. */
+  async #send(entries: readonly QueuedEntry<VimEvent>[]): Promise<SettleResult> {
+    const lanes = new Map<string, QueuedEntry<VimEvent>[]>();
+    for (const entry of entries) {
+      const list = lanes.get(entry.lane) ?? [];
+      list.push(entry);
+      lanes.set(entry.lane, list);
     }
-    this.#notifyIdle();
-  }
-
-  #start(key: string, lane: Lane): void {
-    const item = lane.items[0];
-    if (item === undefined) return;
-    lane.inFlight = true;
-    this.#inFlight++;
-    this.#deps.send(item.event).then(
-      (outcome) => this.#finish(key, lane, item, outcome),
-      (err: unknown) => {
-        this.#deps.log.error({ err, kind: item.event.kind }, 'VIM send failed unexpectedly');
-        this.#finish(key, lane, item, 'retry');
-      },
-    );
-  }
-
-  #finish(key: string, lane: Lane, item: Item, outcome: SendOutcome): void {
-    lane.inFlight = false;
-    this.#inFlight--;
-    this.#deps.observer.sent(item.event.kind, outcome);
-    const log = this.#deps.log;
-    if (lane.items[0] !== item) {
-      // Dropped while in flight (close or overflow): nothing left to do for it.
-    } else if (outcome === 'retry' && !this.#closed) {
-      const age = this.#deps.clock.now() - item.enqueuedAtMs;
-      if (age < this.#deps.options.maxAgeMs) {
-        lane.attempt++;
-        const delayMs = backoffDelayMs(this.#deps.options.backoff, lane.attempt, this.#deps.random);
-        if (lane.attempt === 1 || lane.attempt % 10 === 0) log.warn({ uuid: key, kind: item.event.kind, attempt: lane.attempt, delayMs }, 'VIM event not delivered; retrying');
-        lane.timer = this.#deps.clock.setTimeout(() => {
-          lane.timer = undefined;
-          this.#ready.push(key);
-          this.#pump();
-        }, delayMs);
-        this.#pump();
-        return;
+    const acked: string[] = [];
+    const rejected: string[] = [];
+    let failures = 0;
+    const queue = [...lanes.values()];
+    const worker = async (): Promise<void> => {
+      for (let lane = queue.shift(); lane !== undefined; lane = queue.shift()) {
+        for (const entry of lane) {
+          const outcome = await this.#deps.send(entry.payload).catch((): SendOutcome => 'retry');
+          this.#deps.observer.sent(entry.payload.kind, outcome);
+          if (outcome === 'retry') {
+            failures++;
+            break;
+          }
+          (outcome === 'rejected' ? rejected : acked).push(entry.id);
+          this.#deps.onDelivered(entry.payload);
+        }
       }
-      this.#remove(lane, item);
-      this.#deps.observer.dropped(item.event.kind, 'expired');
-      log.error({ uuid: key, kind: item.event.kind, ageMs: age, attempts: lane.attempt + 1 }, 'VIM event dropped: not delivered before max age');
-    } else {
-      if (outcome === 'rejected') log.warn({ uuid: key, kind: item.event.kind }, 'VIM rejected event');
-      else log.debug({ uuid: key, kind: item.event.kind, outcome }, 'VIM event delivered');
-      this.#remove(lane, item);
-    }
-    lane.attempt = 0;
-    if (lane.items.length > 0 && lane.timer === undefined) this.#ready.push(key);
-    else if (lane.items.length === 0) this.#lanes.delete(key);
-    this.#pump();
-  }
-
-  #remove(lane: Lane, item: Item): void {
-    const index = lane.items.indexOf(item);
-    if (index < 0) return;
-    lane.items.splice(index, 1);
-    this.#size--;
-    this.#deps.observer.depth(this.#size);
-  }
-
-  /** Drops the oldest event that is not in flight. */
-  #dropOldest(): void {
-    let victim: { lane: Lane; item: Item; key: string } | undefined;
-    for (const [key, lane] of this.#lanes) {
-      const item = lane.items[lane.inFlight ? 1 : 0];
-      if (item !== undefined && (victim === undefined || item.seq < victim.item.seq)) victim = { lane, item, key };
-    }
-    if (victim === undefined) return;
-    this.#remove(victim.lane, victim.item);
-    if (victim.lane.items.length === 0 && !victim.lane.inFlight) {
-      if (victim.lane.timer !== undefined) this.#deps.clock.clearTimeout(victim.lane.timer);
-      this.#lanes.delete(victim.key);
-    }
-    this.#deps.observer.dropped(victim.item.event.kind, 'full');
-    this.#deps.log.error({ uuid: victim.key, kind: victim.item.event.kind, maxItems: this.#deps.options.maxItems }, 'VIM outbox full: oldest event dropped');
-  }
-
-  #notifyIdle(): void {
-    if (this.#size !== 0 || this.#inFlight !== 0) return;
-    for (const resolve of this.#idleWaiters.splice(0)) resolve();
+    };
+    await Promise.all(Array.from({ length: Math.min(LANES_AT_ONCE, lanes.size) }, worker));
+    if (acked.length === 0 && rejected.length === 0 && failures > 0) throw new Error('VIM event listener unreachable');
+    return { acked, rejected };
   }
 }

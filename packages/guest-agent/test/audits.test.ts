@@ -67,7 +67,7 @@ describe('reconcileServer', () => {
     const host = inv.hostByName('compute-0');
     if (host === undefined) throw new Error('no host');
     inv.confirmListed(host, new Set());
-    host.gotInstances = false;
+    inv.updateHost(inv.hostByName('compute-0') ?? host, { gotInstances: false });
     expect(reconcileServer(inv, 'compute-0', server, 0).commands.filter((c) => c.type === 'delete-instance').map((c) => c.uuid)).toEqual([B, C]);
     inv.addHost('33333333-1111-1111-1111-111111111111', 'compute-0');
     expect(reconcileServer(inv, 'compute-0', server, 0).commands.filter((c) => c.type === 'delete-instance')).toEqual([]);
@@ -83,8 +83,11 @@ describe('reconcileServer', () => {
     expect(inv.instance(A)?.reporting).toBe(false);
   });
 
-  it('agrees silently when both views match', () => {
+  it('tells the VIM the service state it was never told (level-triggered), then agrees silently when both views match', () => {
     const inv = inventory();
+    const first = reconcileServer(inv, 'compute-0', reply([fake.info(A, { reporting: 'enabled' }), fake.info(D, {})]), 0);
+    expect(first.vim.map((e) => e.uuid)).toEqual([A, D]);
+    for (const event of first.vim) if (event.kind === 'service') inv.setTold(event.uuid, { service: event });
     const result = reconcileServer(inv, 'compute-0', reply([fake.info(A, { reporting: 'enabled' }), fake.info(D, {})]), 0);
     expect(result).toEqual({ vim: [], commands: [] });
   });
@@ -108,7 +111,7 @@ describe('audit passes', () => {
     const { vim, server, handle } = await setUp();
     const { agent } = handle;
     vim.hosts.clear(); // the VIM does not know the host yet: silent 400
-    agent.inventory.addHost(H, 'compute-0');
+    agent.update((inv) => inv.addHost(H, 'compute-0'));
     await agent.auditNow();
     expect(agent.inventory.hostByName('compute-0')).toMatchObject({ gotHostState: false, gotInstances: true, reporting: false });
     vim.hosts.set('compute-0', { uuid: H, state: 'enabled' });
@@ -127,10 +130,12 @@ describe('audit passes', () => {
   it('agent↔server: runs on the audit timer (first after 2 s, then every period), reconciles and tells the VIM', async () => {
     const { vim, server, clock, handle } = await setUp();
     const { agent } = handle;
-    agent.inventory.addHost(H, 'compute-0');
-    agent.inventory.addInstance('compute-0', A, true);
-    const listed = agent.inventory.hostByName('compute-0');
-    if (listed !== undefined) agent.inventory.confirmListed(listed, new Set([A])); // deletions allowed
+    agent.update((inv) => inv.addHost(H, 'compute-0'));
+    agent.update((inv) => inv.addInstance('compute-0', A, true));
+    agent.update((inv) => {
+      const listed = inv.hostByName('compute-0');
+      if (listed !== undefined) inv.confirmListed(listed, new Set([A])); // deletions allowed
+    });
     const stray = '99999999-9999-9999-9999-999999999999';
     server.instances.set(stray, server.info(stray, {}));
     server.instances.set(A, server.info(A, { reporting: 'enabled', heartbeating: 'enabled' }));
@@ -150,7 +155,7 @@ describe('audit passes', () => {
   it('an unreachable server is logged and counted, and retried at the next pass', async () => {
     const { server, handle } = await setUp();
     const { agent } = handle;
-    agent.inventory.addHost(H, 'compute-0');
+    agent.update((inv) => inv.addHost(H, 'compute-0'));
     await server.close();
     await agent.auditNow();
     const text = await fetch(`${handle.rxUrl}/metrics`).then((r) => r.text());
@@ -165,8 +170,8 @@ describe('close', () => {
     onTestFinished(() => vim.close());
     const clock = new ManualClock(0);
     const { agent, rxUrl } = await startAgent({ vimEventUrl: vim.url, clock });
-    agent.inventory.addHost(H, 'compute-0');
-    agent.inventory.addInstance('compute-0', A, true);
+    agent.update((inv) => inv.addHost(H, 'compute-0'));
+    agent.update((inv) => inv.addInstance('compute-0', A, true));
     await vim.down();
     const server = new FakeServer('compute-0');
     await server.post(rxUrl, [server.event('running', { instance: server.info(A, { reporting: 'enabled', heartbeating: 'enabled' }) })]);

@@ -11,6 +11,7 @@ describe('parseAgentConfig', () => {
     expect(parseAgentConfig(SHIPPED, 'guest.ini')).toEqual({
       configPath: 'guest.ini', rxHost: '0.0.0.0', rxPort: 2401, vimCmdHost: '127.0.0.1', vimCmdPort: 2410,
       vimEventUrl: 'http://127.0.0.1:30002', auditPeriodMs: 10_000, tokenFile: undefined, pidfile: undefined, logLevel: 'info',
+      stateDir: undefined, tombstoneTtlMs: 3_600_000,
     });
   });
 

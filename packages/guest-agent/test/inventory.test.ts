@@ -1,6 +1,6 @@
 /** Inventory update rules (daemons §6.2) and the vote/notify timeout table (daemons §8.2), by value. */
 import { describe, expect, it } from 'vitest';
-import { actionTimeout, adoptGuestInfo, Inventory } from '../src/index.js';
+import { actionTimeout, guestInfoPatch, Inventory } from '../src/index.js';
 import { FakeServer } from './helpers/fake-server.js';
 
 const H0 = '11111111-1111-1111-1111-111111111111';
@@ -56,11 +56,11 @@ describe('Inventory', () => {
   it('vote/notify timeouts per event, resize included; "0" when not heartbeating or unknown', () => {
     const inv = twoHosts();
     inv.addInstance('compute-0', U, true);
-    const inst = inv.instance(U);
-    if (inst === undefined) throw new Error('missing');
-    adoptGuestInfo(inst, new FakeServer('compute-0').info(U, { 'vote-to': '1', 'shutdown-to': '2', 'suspend-to': '3', 'resume-to': '4', 'restart-to': '5' }));
-    expect(actionTimeout(inst, 'vote', 'stop')).toBe('0');
-    inst.heartbeating = true;
+    const added = inv.instance(U);
+    if (added === undefined) throw new Error('missing');
+    const idle = inv.updateInstance(added, guestInfoPatch(new FakeServer('compute-0').info(U, { 'vote-to': '1', 'shutdown-to': '2', 'suspend-to': '3', 'resume-to': '4', 'restart-to': '5' })));
+    expect(actionTimeout(idle, 'vote', 'stop')).toBe('0');
+    const inst = inv.updateInstance(idle, { heartbeating: true });
     const table: [string, string][] = [
       ['stop', '2'], ['reboot', '2'], ['pause', '3'], ['suspend', '3'], ['live_migrate_begin', '3'], ['cold_migrate_begin', '3'], ['resize_begin', '3'],
       ['unpause', '4'], ['resume', '4'], ['live_migrate_end', '4'], ['cold_migrate_end', '4'], ['resize_end', '4'], ['unknown', '0'], ['downscale', '0'],

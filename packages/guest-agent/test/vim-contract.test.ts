@@ -69,10 +69,10 @@ async function setUp(): Promise<{ vimPort: number; server: FakeServer; vim: Fake
   onTestFinished(() => server.close());
   const { vimPort, rxUrl, agent } = await startAgent({ vimEventUrl: vim.url });
   // Instance 2222 is heartbeating on compute-0 with distinct notice timeouts, so each mapping is visible.
-  expect(agent.inventory.addHost(H0, 'compute-0')).toBe('created');
+  agent.update((inv) => expect(inv.addHost(H0, 'compute-0')).toBe('created'));
   const reg = await server.post(rxUrl, [server.ready()]);
   expect(reg.ack?.acked).toHaveLength(1);
-  expect(agent.inventory.addInstance('compute-0', I2, true).ok).toBe(true);
+  agent.update((inv) => expect(inv.addInstance('compute-0', I2, true).ok).toBe(true));
   server.instances.set(I2, server.info(I2, { reporting: 'enabled', heartbeating: 'enabled' }));
   const info = server.info(I2, { reporting: 'enabled', heartbeating: 'enabled', 'vote-to': '7', 'suspend-to': '11', 'resume-to': '13', 'shutdown-to': '17', 'restart-to': '23' });
   await server.post(rxUrl, [server.event('running', { instance: info })]);
@@ -142,7 +142,7 @@ describe('VIM command receiver: errors (daemons §4.1–4.2)', () => {
     await vim.start();
     onTestFinished(() => vim.close());
     const { vimPort, agent } = await startAgent({ vimEventUrl: vim.url });
-    agent.inventory.addHost(H0, 'compute-0');
+    agent.update((inv) => inv.addHost(H0, 'compute-0'));
     const reply = await rawRequest(vimPort, bytes);
     expect(reply.status).toBe(status);
     expect(JSON.parse(reply.body)).toMatchObject({ status: 'fail', reason, code });
@@ -153,7 +153,7 @@ describe('VIM command receiver: errors (daemons §4.1–4.2)', () => {
     await vim.start();
     onTestFinished(() => vim.close());
     const { vimPort, agent } = await startAgent({ vimEventUrl: vim.url });
-    agent.inventory.addHost(H0, 'compute-0');
+    agent.update((inv) => inv.addHost(H0, 'compute-0'));
     const reply = await rawRequest(vimPort, vimLike('GET', `/v1/hosts/${H0}`, undefined, null));
     expect(reply.status).toBe(200);
     const put = await rawRequest(vimPort, vimLike('PUT', `/v1/instances/${I3}`, '{"a":1}'));

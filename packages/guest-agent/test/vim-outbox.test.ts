@@ -1,117 +1,109 @@
-/** The VIM outbox with a ManualClock and a scripted send: order, retries with backoff, bounds, close. */
+/**
+ * The VIM outbox on the shared @guesthb/outbox (issue 12 item 3), with a ManualClock and a scripted send:
+ * alarms first and never dropped, service events coalesced per instance, nothing expires, a success drains
+ * at once, alarms and vote results persisted (service events not).
+ */
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { MemoryStore } from '@guesthb/outbox';
 import { ManualClock } from '@guesthb/protocol';
-import { VimOutbox, type DropReason, type OutboxOptions, type SendOutcome, type VimEvent } from '../src/index.js';
+import { VimOutbox, type SendOutcome, type VimEvent } from '../src/index.js';
 
-interface Pending {
-  readonly event: VimEvent;
-  readonly resolve: (outcome: SendOutcome) => void;
-}
-
-function setUp(options: Partial<OutboxOptions> = {}): {
-  clock: ManualClock; outbox: VimOutbox; pending: Pending[]; sent: string[]; dropped: [string, DropReason][]; depth: number[];
+function setUp(options: { store?: MemoryStore; vimUp?: () => boolean } = {}): {
+  clock: ManualClock; outbox: VimOutbox; sent: VimEvent[]; delivered: VimEvent[]; setUp: (up: boolean) => void;
 } {
   const clock = new ManualClock();
-  const pending: Pending[] = [];
-  const sent: string[] = [];
-  const dropped: [string, DropReason][] = [];
-  const depth: number[] = [];
+  const sent: VimEvent[] = [];
+  const delivered: VimEvent[] = [];
+  let up = false;
   const outbox = new VimOutbox({
     clock, random: () => 0.5, log: pino({ level: 'silent' }),
-    send: (event) => new Promise((resolve) => pending.push({ event, resolve })),
-    observer: { sent: (kind, outcome) => sent.push(`${kind}:${outcome}`), dropped: (kind, reason) => dropped.push([kind, reason]), depth: (n) => depth.push(n) },
-    options: { maxItems: 100, maxAgeMs: 60_000, concurrency: 2, backoff: { baseMs: 1_000, maxMs: 8_000, jitter: 0.5 }, ...options },
+    send: (event): Promise<SendOutcome> => {
+      if (!up) return Promise.resolve('retry');
+      sent.push(event);
+      return Promise.resolve('delivered');
+    },
+    onDelivered: (event) => delivered.push(event),
+    observer: { sent: () => undefined, depth: () => undefined, coalesced: () => undefined },
+    ...(options.store === undefined ? {} : { store: options.store }),
   });
-  return { clock, outbox, pending, sent, dropped, depth };
+  outbox.start();
+  return { clock, outbox, sent, delivered, setUp: (next) => { up = next; } };
 }
 
-const action = (uuid: string, reason: string): VimEvent => ({ kind: 'action', uuid, action: 'stop', response: 'allow', reason });
-const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const uuid = (i: number): string => `4a7c0f3e-8d2b-4c61-9e5a-${i.toString(16).padStart(12, '0')}`;
+const service = (i: number, on: boolean): VimEvent => ({ kind: 'service', uuid: uuid(i), hostname: 'compute-0', state: 'enabled', status: on ? 'enabled' : 'disabled', restartTimeout: on ? '60' : '0' });
+const failed = (i: number, episode: string): VimEvent => ({ kind: 'alarm-failed', uuid: uuid(i), hostname: 'compute-0', repairAction: 'reboot', episode });
+const flush = async (): Promise<void> => {
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+};
 
-describe('VIM outbox', () => {
-  it('keeps per-instance order with one request in flight per instance, instances in parallel up to the limit', async () => {
-    const { outbox, pending } = setUp();
-    outbox.enqueue(action('a', '1'));
-    outbox.enqueue(action('a', '2'));
-    outbox.enqueue(action('b', '1'));
-    outbox.enqueue(action('c', '1'));
-    expect(pending.map((p) => `${p.event.uuid}${(p.event as { reason: string }).reason}`)).toEqual(['a1', 'b1']);
-    pending.shift()?.resolve('no-reply');
+/** Advances the clock in steps, letting sends settle between them. */
+async function run(clock: ManualClock, ms: number, stepMs = 250): Promise<void> {
+  for (let t = 0; t < ms; t += stepMs) {
+    clock.advance(stepMs);
     await flush();
-    // Lanes take turns: c was waiting before a's second event became ready.
-    expect(pending.map((p) => `${p.event.uuid}${(p.event as { reason: string }).reason}`)).toEqual(['b1', 'c1']);
-    pending.shift()?.resolve('delivered');
-    await flush();
-    expect(pending.map((p) => `${p.event.uuid}${(p.event as { reason: string }).reason}`)).toEqual(['c1', 'a2']);
-    pending.splice(0).forEach((p) => p.resolve('delivered'));
-    await outbox.whenIdle();
-    expect(outbox.size).toBe(0);
-  });
+  }
+}
 
-  it('retries a failed send after an exponential backoff with jitter, keeping the order behind it', async () => {
-    const { clock, outbox, pending, sent } = setUp({ concurrency: 1 });
-    outbox.enqueue(action('a', '1'));
-    outbox.enqueue(action('a', '2'));
-    pending.shift()?.resolve('retry');
-    await flush();
-    expect(pending).toHaveLength(0);
-    expect(clock.pendingTimers).toBe(1);
-    clock.advance(999); // attempt 1: base 1000 ms, random 0.5 → exactly 1000
-    expect(pending).toHaveLength(0);
-    clock.advance(1);
-    expect((pending[0]?.event as { reason: string }).reason).toBe('1');
-    pending.shift()?.resolve('retry');
-    await flush();
-    clock.advance(2_000); // attempt 2: 2000 ms
-    expect((pending[0]?.event as { reason: string }).reason).toBe('1');
-    pending.shift()?.resolve('delivered');
-    await flush();
-    expect((pending[0]?.event as { reason: string }).reason).toBe('2');
-    pending.shift()?.resolve('delivered');
-    await outbox.whenIdle();
-    expect(sent).toEqual(['action:retry', 'action:retry', 'action:delivered', 'action:delivered']);
-    expect(clock.pendingTimers).toBe(0);
-  });
-
-  it('drops an event still undelivered after maxAgeMs, with a metric', async () => {
-    const { clock, outbox, pending, dropped } = setUp({ maxAgeMs: 5_000 });
-    outbox.enqueue(action('a', '1'));
-    for (let i = 0; i < 10 && pending.length > 0; i++) {
-      pending.shift()?.resolve('retry');
-      await flush();
-      clock.advance(8_000);
+describe('VIM outbox (issue 12 item 3)', () => {
+  it('a flood of 10 000 service events from 100 instances around one loss: memory stays bounded, the alarm goes first, each instance ends at its latest state', async () => {
+    const { clock, outbox, sent, setUp: vim } = setUp();
+    for (let n = 0; n < 10_000; n++) {
+      if (n === 10) outbox.enqueue(failed(999, 'loss-1'));
+      outbox.enqueue(service(n % 100, n % 2 === 0));
     }
     await flush();
-    expect(dropped).toEqual([['action', 'expired']]);
+    expect(outbox.size).toBeLessThanOrEqual(101 + 4); // one entry per instance, the alarm, a few in flight
+    await run(clock, 6 * 3_600_000, 60_000); // down for 6 hours: nothing expires
+    expect(outbox.size).toBeGreaterThan(100);
+    vim(true);
+    await run(clock, 2_000);
     expect(outbox.size).toBe(0);
-    expect(clock.pendingTimers).toBe(0);
+    expect(sent[0]).toEqual(failed(999, 'loss-1'));
+    expect(sent.filter((e) => e.kind === 'alarm-failed')).toHaveLength(1);
+    const last = new Map(sent.filter((e) => e.kind === 'service').map((e) => [e.uuid, e]));
+    expect(last.size).toBe(100);
+    for (const [id, event] of last) expect((event as { status: string }).status).toBe(Number.parseInt(id.slice(-4), 16) % 2 === 0 ? 'enabled' : 'disabled');
+    expect(sent.length).toBeLessThan(300);
   });
 
-  it('is bounded: when full, the oldest waiting event is dropped, never the one in flight', () => {
-    const { outbox, pending, dropped, depth } = setUp({ maxItems: 3, concurrency: 1 });
-    outbox.enqueue(action('a', '1')); // in flight
-    outbox.enqueue(action('a', '2'));
-    outbox.enqueue(action('b', '1'));
-    outbox.enqueue(action('c', '1')); // full: a2 goes
-    expect(dropped).toEqual([['action', 'full']]);
-    expect(outbox.size).toBe(3);
-    expect(Math.max(...depth)).toBe(3);
-    expect(pending).toHaveLength(1);
+  it('the first success ends the backoff: queued events drain within the backoff cap of the VIM coming back', async () => {
+    const { clock, outbox, sent, setUp: vim } = setUp();
+    for (let i = 0; i < 20; i++) outbox.enqueue(failed(i, `e${i}`));
+    await run(clock, 120_000, 1_000);
+    expect(sent).toEqual([]);
+    vim(true);
+    await run(clock, 1_250);
+    expect(sent).toHaveLength(20);
   });
 
-  it('never blocks enqueue while the VIM hangs, and close drops what waits and leaves no timer', async () => {
-    const { clock, outbox, pending, dropped } = setUp({ concurrency: 1 });
-    for (let i = 0; i < 50; i++) outbox.enqueue(action(`i${i}`, 'x'));
-    expect(pending).toHaveLength(1);
-    expect(outbox.size).toBe(50);
-    outbox.close();
-    expect(dropped).toHaveLength(49);
-    pending.shift()?.resolve('retry');
-    await outbox.whenIdle();
-    expect(outbox.size).toBe(0);
-    expect(clock.pendingTimers).toBe(0);
-    outbox.enqueue(action('late', 'x'));
-    expect(dropped.at(-1)).toEqual(['action', 'closed']);
+  it('persists alarms and vote results, not service events: a new outbox on the same store sends what was not delivered', async () => {
+    const store = new MemoryStore();
+    const first = setUp({ store });
+    first.outbox.enqueue(service(1, true));
+    first.outbox.enqueue(failed(1, 'loss-7'));
+    first.outbox.enqueue({ kind: 'action', uuid: uuid(2), action: 'stop', response: 'allow', reason: '', episode: 'v-1' });
+    await flush();
+    await first.outbox.close();
+    expect(store.size).toBe(2);
+    const second = setUp({ store });
+    second.setUp(true);
+    await run(second.clock, 1_000);
+    expect(second.sent.map((e) => e.kind).sort()).toEqual(['action', 'alarm-failed']);
+    expect(second.delivered).toHaveLength(2);
+    expect(store.size).toBe(0);
+  });
+
+  it('a repeated alarm of the same fault episode is queued once; a newer episode replaces a waiting one', async () => {
+    const { clock, outbox, sent, setUp: vim } = setUp();
+    outbox.enqueue(failed(1, 'a'));
+    outbox.enqueue(failed(1, 'a'));
+    await flush();
+    outbox.enqueue(failed(1, 'b'));
+    expect(outbox.size).toBeLessThanOrEqual(2);
+    vim(true);
+    await run(clock, 1_250);
+    expect(sent.map((e) => (e as { episode?: string }).episode).at(-1)).toBe('b');
   });
 });
