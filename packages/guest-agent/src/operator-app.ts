@@ -110,9 +110,10 @@ export const operatorRoutes: FastifyPluginAsync<OperatorRoutesOptions> = async (
     });
   });
 
-  app.get(OperatorPath.UI, async (_req, reply) => reply.redirect(`${OperatorPath.UI}/`));
-  app.get(`${OperatorPath.UI}/`, async (_req, reply) => sendFile(reply, 'index.html'));
-  app.get(`${OperatorPath.UI}/:file`, async (req, reply) => {
+  // The page's files are public (the listener's token hook skips routes marked so): they hold no data.
+  app.get(OperatorPath.UI, PUBLIC, async (_req, reply) => reply.redirect(`${OperatorPath.UI}/`));
+  app.get(`${OperatorPath.UI}/`, PUBLIC, async (_req, reply) => sendFile(reply, 'index.html'));
+  app.get(`${OperatorPath.UI}/:file`, PUBLIC, async (req, reply) => {
     const { file } = req.params as { file: string };
     if (!files.has(file)) return reply.code(404).send({ code: GuestAgentErrorCode.NOT_FOUND, message: `no file ${file}` });
     return sendFile(reply, file);
@@ -123,6 +124,9 @@ export const operatorRoutes: FastifyPluginAsync<OperatorRoutesOptions> = async (
       .header('cache-control', 'no-cache').send(files.get(name));
   }
 };
+
+/** Route config read by the rx listener's token hook: no token needed. */
+const PUBLIC = { config: { public: true } } as const;
 
 /** undefined when absent, null when not a non-negative integer. */
 function intParam(text: string | undefined): number | undefined | null {

@@ -75,9 +75,9 @@ export function parseGuestctlArgs(argv: readonly string[], env: Readonly<Record<
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new GuestctlError(ExitCode.USAGE, '--timeout-ms: a positive integer');
   const command = v.help === true ? { name: 'help' as const } : v.version === true ? { name: 'version' as const } : commandOf(pos, v);
   return Object.freeze({
-    agentUrl: trimSlash(v.agent ?? env['GUESTCTL_AGENT_URL'] ?? DEFAULT_AGENT_URL),
-    vimUrl: trimSlash(v.vim ?? env['GUESTCTL_VIM_URL'] ?? DEFAULT_VIM_URL),
-    tokenFile: v['token-file'] ?? env['GUESTCTL_TOKEN_FILE'],
+    agentUrl: trimSlash(v.agent ?? nonEmpty(env['GUESTCTL_AGENT_URL']) ?? DEFAULT_AGENT_URL),
+    vimUrl: trimSlash(v.vim ?? nonEmpty(env['GUESTCTL_VIM_URL']) ?? DEFAULT_VIM_URL),
+    tokenFile: v['token-file'] ?? nonEmpty(env['GUESTCTL_TOKEN_FILE']),
     format: format as OutputFormat,
     columns: v.column ?? [],
     timeoutMs,
@@ -133,6 +133,11 @@ function commandOf(pos: readonly string[], v: Values): Command {
     default:
       throw new GuestctlError(ExitCode.USAGE, `unknown command '${name}' (guestctl --help lists them)`);
   }
+}
+
+/** An empty environment variable counts as unset. */
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
 }
 
 function trimSlash(url: string): string {
