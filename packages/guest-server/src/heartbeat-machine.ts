@@ -9,7 +9,7 @@ import {
   type EventType, type StopReason, type VoteResult, type WireBody, type WireMessage,
 } from '@guesthb/protocol';
 import type { InstanceEffect, InstanceState, InstanceStep, Report } from './instance-state.js';
-import { expectsGuestGone, noticeTimeoutMs } from './vote-rules.js';
+import { departureOf, holdsNotice, noticeTimeoutMs } from './vote-rules.js';
 
 export interface HeartbeatPolicy {
   /** Misses tolerated; loss when consecutive misses > threshold (daemons §1.9). */
@@ -96,7 +96,7 @@ function onChannelFound(s: InstanceState, fx: InstanceEffect[]): InstanceState {
       // The file was re-created under a live connection (QEMU restart): drop it and connect anew (daemons §1.3).
       fx.push({ type: 'close-socket' }, { type: 'count', name: 'reconnect' });
       fx.push({ type: 'connect' });
-      return { ...stop(s, 'disconnect', fx), link: { kind: 'connecting' }, cycle: { kind: 'waiting-init' }, vote: failVote(s, 'channel replaced', fx) };
+      return { ...stop(s, 'disconnect', fx), link: { kind: 'connecting' }, cycle: { kind: 'waiting-init' }, vote: keepOrFailVote(s, 'channel replaced', fx) };
     case 'no-channel':
     case 'backing-off':
       fx.push({ type: 'connect' });
@@ -120,14 +120,25 @@ function goneOrDown(
 ): InstanceState {
   if (s.link.kind === 'connected' || s.link.kind === 'connecting') fx.push({ type: 'close-socket' });
   const stopped = stop(s, reason, fx);
-  return { ...stopped, link, cycle: { kind: 'waiting-init' }, vote: failVote(s, `channel ${reason}`, fx), connectAttempt: attempt };
+  return { ...stopped, link, cycle: { kind: 'waiting-init' }, vote: keepOrFailVote(s, `channel ${reason}`, fx), connectAttempt: attempt };
 }
 
-/** heartbeating → false with a STOPPED report, whatever the cause (daemons §9 items 6, 7). */
+/**
+ * heartbeating → false with a STOPPED report, whatever the cause (daemons §9 items 6, 7) — except that a
+ * guest away after a parked/moving departure is expected to lose its channel: heartbeating is kept until it
+ * re-inits or a held notice expires (README "Departure and return").
+ */
 function stop(s: InstanceState, reason: StopReason, fx: InstanceEffect[]): InstanceState {
   if (!s.heartbeating) return s;
+  if (s.departure !== undefined && (reason === 'disconnect' || reason === 'channel-removed')) return s;
   fx.push({ type: 'report', report: { kind: 'stopped', reason } });
   return { ...s, heartbeating: false };
+}
+
+/** A lost channel fails the outstanding notice, unless it is held or the guest departed: then it waits for the init. */
+function keepOrFailVote(s: InstanceState, reason: string, fx: InstanceEffect[]): InstanceState['vote'] {
+  if (s.vote.kind === 'pending' && (s.vote.held === true || s.departure !== undefined)) return { ...s.vote, held: true };
+  return failVote(s, reason, fx);
 }
 
 /** An outstanding vote that can no longer be answered is reported as `error` (never left hanging). */
@@ -153,7 +164,8 @@ function send(s: InstanceState, body: WireBody, fx: InstanceEffect[]): InstanceS
   return { ...s, sequence };
 }
 
-function onTick(p: HeartbeatPolicy, s: InstanceState, at: number, fx: InstanceEffect[]): InstanceState {
+function onTick(p: HeartbeatPolicy, s0: InstanceState, at: number, fx: InstanceEffect[]): InstanceState {
+  const s = expireVote(s0, at, fx);
   if (s.link.kind === 'backing-off') {
     if (at < s.link.retryAt) return s;
     fx.push({ type: 'connect' });
@@ -161,12 +173,6 @@ function onTick(p: HeartbeatPolicy, s: InstanceState, at: number, fx: InstanceEf
   }
   if (s.link.kind !== 'connected') return s;
   let state = s;
-  if (state.vote.kind === 'pending' && at >= state.vote.deadline) {
-    // Always reported, as `timeout` (daemons §9 item 10); the agent decides what it means for the VIM.
-    const v = state.vote;
-    fx.push({ type: 'report', report: voteReport(v.event, v.notificationType, 'timeout', `no action_response within ${v.timeoutMs} ms`) });
-    state = { ...state, vote: { kind: 'idle' } };
-  }
   if (state.cycle.kind === 'cycling' && at >= state.cycle.scheduledAt + state.params.intervalMs) {
     state = onChallengeDue(p, state, at, fx);
   }
@@ -175,9 +181,25 @@ function onTick(p: HeartbeatPolicy, s: InstanceState, at: number, fx: InstanceEf
     fx.push({ type: 'log', level: 'info', msg: 'no sign of life; reconnecting', fields: { idleMs: at - state.lastSignAt } });
     fx.push({ type: 'close-socket' }, { type: 'count', name: 'reconnect' }, { type: 'connect' });
     const stopped = stop(state, 'disconnect', fx);
-    return { ...stopped, link: { kind: 'connecting' }, cycle: { kind: 'waiting-init' }, vote: failVote(state, 'channel reconnect', fx), lastSignAt: at };
+    return { ...stopped, link: { kind: 'connecting' }, cycle: { kind: 'waiting-init' }, vote: keepOrFailVote(state, 'channel reconnect', fx), lastSignAt: at };
   }
   return state;
+}
+
+/**
+ * A notice past its deadline is reported `timeout` (daemons §9 item 10), in every link state. A held notice
+ * that expires means the departed guest did not come back within the notice's time: the departure ends, with
+ * STOPPED(`suspend`) if it was heartbeating.
+ */
+function expireVote(s: InstanceState, at: number, fx: InstanceEffect[]): InstanceState {
+  const v = s.vote;
+  if (v.kind !== 'pending' || at < v.deadline) return s;
+  const reason = v.held === true ? `guest did not initialise within ${v.timeoutMs} ms` : `no action_response within ${v.timeoutMs} ms`;
+  fx.push({ type: 'report', report: voteReport(v.event, v.notificationType, 'timeout', reason) });
+  const state: InstanceState = { ...s, vote: { kind: 'idle' } };
+  if (v.held !== true || s.departure === undefined) return state;
+  fx.push({ type: 'log', level: 'info', msg: 'departed guest did not come back in time', fields: { departedFor: s.departure.event } });
+  return stop({ ...state, departure: undefined }, 'suspend', fx);
 }
 
 function onChallengeDue(p: HeartbeatPolicy, s: InstanceState, at: number, fx: InstanceEffect[]): InstanceState {
@@ -193,6 +215,11 @@ function onChallengeDue(p: HeartbeatPolicy, s: InstanceState, at: number, fx: In
   if (misses <= p.failureThreshold) {
     fx.push({ type: 'log', level: 'debug', msg: 'heartbeat miss', fields: { misses, threshold: p.failureThreshold } });
     return challenge(p, s, slot, at, misses, fx);
+  }
+  if (s.departure !== undefined) {
+    // A moving guest stops answering at its switch-over: expected, not a loss. Challenges stop until it re-inits.
+    fx.push({ type: 'log', level: 'info', msg: 'departed guest stopped answering; waiting for its init', fields: { departedFor: s.departure.event, misses } });
+    return { ...s, cycle: { kind: 'waiting-init' } };
   }
   return onLoss(p, s, misses, fx);
 }
@@ -229,11 +256,11 @@ function onMessage(p: HeartbeatPolicy, s: InstanceState, at: number, m: WireMess
     case 'challenge_response':
       return onResponse(p, s, at, m, fx);
     case 'action_response':
-      return onActionResponse(s, m, fx);
+      return onActionResponse(s, at, m, fx);
     case 'exit':
       // Graceful stop: STOPPED, no loss (daemons §1.6 exit).
       fx.push({ type: 'log', level: 'info', msg: 'guest exited', fields: { logMsg: m.log_msg } });
-      return { ...stop(s, 'exit', fx), cycle: { kind: 'waiting-init' }, vote: failVote(s, 'guest exited', fx) };
+      return { ...stop(s, 'exit', fx), cycle: { kind: 'waiting-init' }, vote: failVote(s, 'guest exited', fx), departure: undefined };
     case 'init_ack':
     case 'challenge':
     case 'action_notify':
@@ -253,10 +280,28 @@ function onInit(p: HeartbeatPolicy, s: InstanceState, at: number, m: WireMessage
   };
   // The newest init is always acked, in any state (daemons §9 item 7: the original went silent instead).
   fx.push({ type: 'log', level: s.cycle.kind === 'cycling' ? 'info' : 'debug', msg: s.cycle.kind === 'cycling' ? 'guest re-initialised' : 'guest initialised', fields: { name: m.name, intervalMs, correctiveAction: m.corrective_action } });
-  let state: InstanceState = { ...s, params, connectAttempt: 0, lastSignAt: at, unhealthy: undefined };
+  let state: InstanceState = { ...s, params, connectAttempt: 0, lastSignAt: at, unhealthy: undefined, departure: undefined };
   state = send(state, { msg_type: 'init_ack', sequence: 0, invocation_id: m.invocation_id }, fx);
   // init_ack and the first challenge go out together (daemons §1.6); the cycle is scheduled from now.
-  return challenge(p, state, at, at, 0, fx);
+  state = challenge(p, state, at, at, 0, fx);
+  const v = state.vote;
+  // A held notice goes out now that the guest is enabled; one sent before it came back is sent again, since
+  // the guest drops an action in progress when it re-inits (client §7.1) and would never answer it.
+  if (v.kind === 'pending' && (v.held === true || s.departure !== undefined)) state = deliverNotice(p, state, at, v, fx);
+  return state;
+}
+
+/** Sends a held (or re-sent) notice with the time left of its window, at least 1 s; the deadline never shrinks. */
+function deliverNotice(
+  p: HeartbeatPolicy, s: InstanceState, at: number, v: InstanceState['vote'] & { kind: 'pending' }, fx: InstanceEffect[],
+): InstanceState {
+  const timeoutMs = Math.max(1000, v.deadline - p.voteGraceMs - at);
+  fx.push({ type: 'log', level: 'info', msg: 'notice delivered after the guest initialised', fields: { event: v.event, notificationType: v.notificationType, timeoutMs } });
+  const sent = send(s, {
+    msg_type: 'action_notify', sequence: 0, invocation_id: s.params.invocationId, event_type: v.event,
+    notification_type: v.notificationType, timeout_ms: timeoutMs,
+  }, fx);
+  return { ...sent, vote: { kind: 'pending', event: v.event, notificationType: v.notificationType, timeoutMs: v.timeoutMs, deadline: Math.max(v.deadline, at + timeoutMs + p.voteGraceMs) } };
 }
 
 function onResponse(
@@ -305,7 +350,7 @@ function onUnhealthy(
   return { ...s, unhealthy: { action, reportedAt: at } };
 }
 
-function onActionResponse(s: InstanceState, m: WireMessage & { msg_type: 'action_response' }, fx: InstanceEffect[]): InstanceState {
+function onActionResponse(s: InstanceState, at: number, m: WireMessage & { msg_type: 'action_response' }, fx: InstanceEffect[]): InstanceState {
   if (m.invocation_id !== s.params.invocationId) {
     fx.push({ type: 'count', name: 'nack' });
     return send(s, { msg_type: 'nack', sequence: 0, invocation_id: s.params.invocationId, log_msg: nackInvocationMismatch(m.invocation_id, s.params.invocationId) }, fx);
@@ -316,28 +361,42 @@ function onActionResponse(s: InstanceState, m: WireMessage & { msg_type: 'action
     return s;
   }
   fx.push({ type: 'report', report: voteReport(v.event, v.notificationType, m.vote_result, m.log_msg) });
-  let state: InstanceState = { ...s, vote: { kind: 'idle' } };
+  const state: InstanceState = { ...s, vote: { kind: 'idle' } };
   const agreed = m.vote_result === 'accept' || m.vote_result === 'complete';
   // Only an agreed irrevocable notice means the guest is about to go away; a vote (even accepted) or a
-  // reject changes nothing (daemons §8.3, §9 item 9). The guest re-inits when it is back.
-  if (agreed && v.notificationType === 'irrevocable' && expectsGuestGone(v.event)) {
-    state = { ...stop(state, 'suspend', fx), cycle: { kind: 'waiting-init' } };
+  // reject changes nothing (daemons §8.3, §9 item 9). What going away means depends on the event.
+  const departure = agreed && v.notificationType === 'irrevocable' ? departureOf(v.event) : undefined;
+  if (departure === undefined) return state;
+  fx.push({ type: 'log', level: 'info', msg: 'guest departing', fields: { event: v.event, departure } });
+  switch (departure) {
+    case 'leaving':
+      return { ...stop({ ...state, departure: undefined }, 'suspend', fx), cycle: { kind: 'waiting-init' } };
+    case 'parked':
+      return { ...state, cycle: { kind: 'waiting-init' }, departure: { event: v.event, kind: departure, since: at } };
+    case 'moving':
+      return { ...state, departure: { event: v.event, kind: departure, since: at } };
   }
-  return state;
 }
 
 function onAction(
   p: HeartbeatPolicy, s: InstanceState, at: number, event: EventType, notificationType: 'revocable' | 'irrevocable', fx: InstanceEffect[],
 ): InstanceState {
-  if (s.link.kind !== 'connected' || s.cycle.kind !== 'cycling') {
+  // A paused guest keeps its socket and its session: the notice waits in the channel and is read on unpause.
+  const reachable = s.link.kind === 'connected' && (s.cycle.kind === 'cycling' || s.departure?.kind === 'parked');
+  if (!reachable) {
+    const resumeNow = event === 'resume' && s.link.kind === 'backing-off';
+    // The VM is back: reconnect now instead of waiting out the backoff (daemons §8.5).
+    const state: InstanceState = resumeNow ? { ...s, link: { kind: 'connecting' } } : s;
+    if (resumeNow) fx.push({ type: 'connect' });
+    if (holdsNotice(event, s.departure !== undefined)) {
+      failVote(s, `superseded by ${notificationType} ${event}`, fx);
+      const timeoutMs = noticeTimeoutMs(s.params, event, notificationType);
+      fx.push({ type: 'log', level: 'info', msg: 'notice held until the guest initialises', fields: { event, notificationType, timeoutMs } });
+      return { ...state, vote: { kind: 'pending', event, notificationType, timeoutMs, deadline: at + Math.min(timeoutMs + p.voteGraceMs, INT32_MAX), held: true } };
+    }
     const why = s.link.kind !== 'connected' ? 'guest channel not connected' : 'guest not initialised';
     fx.push({ type: 'report', report: voteReport(event, notificationType, 'error', why) });
-    if (event === 'resume' && s.link.kind === 'backing-off') {
-      // The VM is back: reconnect now instead of waiting out the backoff (daemons §8.5).
-      fx.push({ type: 'connect' });
-      return { ...s, link: { kind: 'connecting' } };
-    }
-    return s;
+    return state;
   }
   failVote(s, `superseded by ${notificationType} ${event}`, fx);
   const timeoutMs = noticeTimeoutMs(s.params, event, notificationType);
@@ -350,10 +409,14 @@ function onAction(
 
 /** The earliest time the instance needs a tick, or undefined: the session arms its one timer for it. */
 export function nextDeadline(p: HeartbeatPolicy, s: InstanceState): number | undefined {
-  if (s.link.kind === 'backing-off') return s.link.retryAt;
-  if (s.link.kind !== 'connected') return undefined;
-  let at = s.lastSignAt + p.reconnectIdleMs;
-  if (s.cycle.kind === 'cycling') at = Math.min(at, s.cycle.scheduledAt + s.params.intervalMs);
-  if (s.vote.kind === 'pending') at = Math.min(at, s.vote.deadline);
-  return at;
+  // A notice's deadline counts in every link state (a held one waits while the guest is away).
+  const vote = s.vote.kind === 'pending' ? s.vote.deadline : Infinity;
+  let at: number;
+  if (s.link.kind === 'backing-off') at = Math.min(vote, s.link.retryAt);
+  else if (s.link.kind !== 'connected') at = vote;
+  else {
+    at = Math.min(vote, s.lastSignAt + p.reconnectIdleMs);
+    if (s.cycle.kind === 'cycling') at = Math.min(at, s.cycle.scheduledAt + s.params.intervalMs);
+  }
+  return at === Infinity ? undefined : at;
 }

@@ -43,7 +43,19 @@ export type VoteState =
       readonly notificationType: 'revocable' | 'irrevocable';
       readonly timeoutMs: number;
       readonly deadline: number;
+      /** Not sent yet: it waits for the guest's init (README "Departure and return"), until `deadline`. */
+      readonly held?: boolean;
     };
+
+/**
+ * An agreed irrevocable notice after which the guest goes away for a while and comes back (vote-rules
+ * `departureOf`): heartbeating is kept and losing the guest is expected, until it re-initialises.
+ */
+export interface Departure {
+  readonly event: EventType;
+  readonly kind: 'parked' | 'moving';
+  readonly since: number;
+}
 
 /** What the guest declared in its init (defaults before any init: daemons §2.1). */
 export interface GuestParams {
@@ -92,6 +104,8 @@ export interface InstanceState {
   readonly unhealthy: UnhealthyState | undefined;
   /** Our own message counter (daemons §9 item 28: not the guest's). */
   readonly sequence: number;
+  /** Set between an agreed pause/suspend/*_begin notice and the guest's next init; absent otherwise. */
+  readonly departure?: Departure | undefined;
 }
 
 /** A fresh record: no channel yet, reporting as given (daemons §2.1 defaults). */

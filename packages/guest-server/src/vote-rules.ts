@@ -18,11 +18,46 @@ export function noticeTimeoutMs(params: GuestParams, event: EventType, notificat
   return Math.min(INT32_MAX, Math.max(0, secs) * 1000);
 }
 
-/** Events after which an agreed irrevocable notice means the guest goes away and re-inits later. */
-const GUEST_GONE_EVENTS: ReadonlySet<EventType> = new Set<EventType>([
-  'stop', 'reboot', 'pause', 'suspend', 'resize_begin', 'live_migrate_begin', 'cold_migrate_begin',
+/**
+ * What an agreed (accept/complete) irrevocable notice of `event` means for the guest's session
+ * (issue 14 item 2; README "Departure and return"):
+ * - `leaving`: stop, reboot. The guest shuts down; nothing is sent to it until it boots and re-inits.
+ *   STOPPED(`suspend`) at once, challenges stop.
+ * - `parked`: pause, suspend. The guest is frozen (pause: same QEMU, same socket, same session) or saved
+ *   (suspend: QEMU exits and comes back on resume). Challenges stop (a frozen guest would queue them and
+ *   answer stale ones), but heartbeating is kept, so the agent keeps forwarding the `unpause`/`resume`
+ *   the VIM sends right after the event.
+ * - `moving`: resize_begin, live_migrate_begin, cold_migrate_begin. The guest runs until the switch-over:
+ *   challenges continue; when it stops answering, or its channel goes, there is no LOSS and no STOPPED,
+ *   so the `*_end` notice reaches it where it comes back.
+ * undefined: the guest stays (votes, rejects, unpause, resume, *_end).
+ */
+export type DepartureKind = 'leaving' | 'parked' | 'moving';
+
+const DEPARTURES: ReadonlyMap<EventType, DepartureKind> = new Map<EventType, DepartureKind>([
+  ['stop', 'leaving'], ['reboot', 'leaving'],
+  ['pause', 'parked'], ['suspend', 'parked'],
+  ['resize_begin', 'moving'], ['live_migrate_begin', 'moving'], ['cold_migrate_begin', 'moving'],
 ]);
 
+export function departureOf(event: EventType): DepartureKind | undefined {
+  return DEPARTURES.get(event);
+}
+
+/** Events after which an agreed irrevocable notice means the guest goes away (for a while). */
 export function expectsGuestGone(event: EventType): boolean {
-  return GUEST_GONE_EVENTS.has(event);
+  return DEPARTURES.has(event);
+}
+
+/** The notices of a return (resume class): unpause, resume, resize_end, live_migrate_end, cold_migrate_end. */
+const RETURN_EVENTS: ReadonlySet<EventType> = new Set<EventType>(['unpause', 'resume', 'resize_end', 'live_migrate_end', 'cold_migrate_end']);
+
+/**
+ * Whether a notice that the guest cannot take now (no channel, or no init yet) waits for the guest's init,
+ * bounded by its own timeout, instead of failing at once: every notice while the guest is away after a
+ * `parked`/`moving` departure, and a return notice always (after a live migration it reaches the new host
+ * before the guest has re-initialised there).
+ */
+export function holdsNotice(event: EventType, departed: boolean): boolean {
+  return departed || RETURN_EVENTS.has(event);
 }

@@ -1,5 +1,5 @@
 /** Shared fixtures of the pure reducer tests. */
-import type { CorrectiveAction, InitMessage, WireMessage } from '@guesthb/protocol';
+import type { CorrectiveAction, EventType, InitMessage, WireMessage } from '@guesthb/protocol';
 import { initialInstanceState, stepInstance, type HeartbeatPolicy, type InstanceEffect, type InstanceEvent, type InstanceState } from '../../src/index.js';
 
 export function policy(overrides: Partial<HeartbeatPolicy> = {}): HeartbeatPolicy {
@@ -19,7 +19,7 @@ export function response(value: number, health: 'healthy' | 'unhealthy' = 'healt
   return { version: 3, revision: 1, msg_type: 'challenge_response', sequence: 2, heartbeat_response: value, heartbeat_health: health, corrective_action: action, log_msg: health };
 }
 
-export function actionResponse(event: 'stop' | 'pause' | 'suspend' | 'reboot', type: 'revocable' | 'irrevocable', result: 'accept' | 'reject' | 'complete', invocation = 77): WireMessage {
+export function actionResponse(event: EventType, type: 'revocable' | 'irrevocable', result: 'accept' | 'reject' | 'complete', invocation = 77): WireMessage {
   return { version: 3, revision: 1, msg_type: 'action_response', sequence: 3, invocation_id: invocation, event_type: event, notification_type: type, vote_result: result, log_msg: 'because' };
 }
 
