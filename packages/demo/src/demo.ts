@@ -44,6 +44,8 @@ export interface DemoReady {
   readonly hungUuid: string | undefined;
   readonly sickUuid: string | undefined;
   readonly votedUuid: string | undefined;
+  /** Injects the faults (and schedules the vote) now instead of after faultAfterMs; once only. */
+  readonly injectFaults: () => void;
 }
 
 /** With more guests than this the table shows the first rows only and service events are summarised. */
@@ -133,9 +135,6 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     view.event(`guest-server up on 127.0.0.1:${serverRx}, watching ${channelDir} (log ${server.logPath})`);
 
     const [voted, hung, sick] = guests;
-    o.onReady?.({
-      agentUrl, vimUrl: vimBase, token, tokenFile, uuids, hungUuid: hung?.uuid, sickUuid: sick?.uuid, votedUuid: voted?.uuid,
-    });
     const hostView = new Map<string, string>();
     const shown = guests.slice(0, MAX_TABLE_ROWS);
     const poll = async (): Promise<void> => {
@@ -172,7 +171,10 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       }, () => undefined);
     }, 1000));
 
-    const faultTimer = setTimeout(() => {
+    let injected = false;
+    const injectFaults = (): void => {
+      if (injected || stopping) return;
+      injected = true;
       if (hung !== undefined) {
         hung.stopAnswering();
         faultTimes.set(hung.uuid, performance.now());
@@ -185,18 +187,21 @@ export async function runDemo(o: DemoOptions): Promise<number> {
         faults.set(sick.uuid, 'unhealthy (reboot)');
         view.event(`FAULT: guest ${sick.uuid.slice(0, 8)} reports unhealthy, corrective action reboot`);
       }
-    }, o.faultAfterMs);
-    loops.push(faultTimer);
-    // A vote, as the VIM asks before stopping an instance (guest_services_vote): the reply carries the
-    // guest's vote timeout; the guest's answer reaches the VIM later as an action event (printed by the sink).
-    loops.push(setTimeout(() => {
-      if (voted === undefined) return;
-      faults.set(voted.uuid, 'vote: stop');
-      view.event(`VIM → agent: vote "stop" for guest ${voted.uuid.slice(0, 8)} (POST /v1/instances/{uuid}/vote)`);
-      vimCall(vimBase, { method: 'POST', path: `/v1/instances/${voted.uuid}/vote`, body: { uuid: voted.uuid, hostname: HOSTNAME, action: 'stop' } })
-        .then(({ status, body }) => view.event(`VIM ← agent: HTTP ${status} ${JSON.stringify(body)} (the guest has that many seconds to vote)`),
-          (err: unknown) => view.event(`vote failed: ${(err as Error).message}`));
-    }, o.faultAfterMs + 2000));
+      // A vote, as the VIM asks before stopping an instance (guest_services_vote): the reply carries the
+      // guest's vote timeout; the guest's answer reaches the VIM later as an action event (printed by the sink).
+      loops.push(setTimeout(() => {
+        if (voted === undefined || stopping) return;
+        faults.set(voted.uuid, 'vote: stop');
+        view.event(`VIM → agent: vote "stop" for guest ${voted.uuid.slice(0, 8)} (POST /v1/instances/{uuid}/vote)`);
+        vimCall(vimBase, { method: 'POST', path: `/v1/instances/${voted.uuid}/vote`, body: { uuid: voted.uuid, hostname: HOSTNAME, action: 'stop' } })
+          .then(({ status, body }) => view.event(`VIM ← agent: HTTP ${status} ${JSON.stringify(body)} (the guest has that many seconds to vote)`),
+            (err: unknown) => view.event(`vote failed: ${(err as Error).message}`));
+      }, 2000));
+    };
+    loops.push(setTimeout(injectFaults, o.faultAfterMs));
+    o.onReady?.({
+      agentUrl, vimUrl: vimBase, token, tokenFile, uuids, hungUuid: hung?.uuid, sickUuid: sick?.uuid, votedUuid: voted?.uuid, injectFaults,
+    });
     view.event(`faults in ${(o.faultAfterMs / 1000).toFixed(0)} s; Ctrl-C stops everything`);
 
     await new Promise<void>((resolve) => {

@@ -128,7 +128,8 @@ function renderRows() {
 let redraw = 0;
 function scheduleRender() {
   if (redraw !== 0) return;
-  redraw = requestAnimationFrame(() => { redraw = 0; applyFilter(); renderHosts(); });
+  // A timer, not requestAnimationFrame: frames may be throttled (hidden tab, headless), updates must not be.
+  redraw = setTimeout(() => { redraw = 0; applyFilter(); renderHosts(); }, 50);
 }
 
 function onMessage(type, data) {

@@ -258,8 +258,12 @@ function onMessage(p: HeartbeatPolicy, s: InstanceState, at: number, m: WireMess
     case 'action_response':
       return onActionResponse(s, at, m, fx);
     case 'exit':
-      // Graceful stop: STOPPED, no loss (daemons §1.6 exit).
       fx.push({ type: 'log', level: 'info', msg: 'guest exited', fields: { logMsg: m.log_msg } });
+      if (s.departure?.kind === 'moving') {
+        // A cold migration or resize powers the VM off: its exit is part of the move, not a stop.
+        return { ...s, cycle: { kind: 'waiting-init' }, vote: keepOrFailVote(s, 'guest exited', fx) };
+      }
+      // Graceful stop: STOPPED, no loss (daemons §1.6 exit).
       return { ...stop(s, 'exit', fx), cycle: { kind: 'waiting-init' }, vote: failVote(s, 'guest exited', fx), departure: undefined };
     case 'init_ack':
     case 'challenge':
