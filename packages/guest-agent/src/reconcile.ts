@@ -15,14 +15,6 @@ export interface Reconciliation {
   readonly commands: readonly ServerCommand[];
 }
 
-/** The optional condition fields a newer guest-server adds to InstanceInfo (absent from an older one). */
-interface ConditionFields {
-  readonly condition?: 'healthy' | 'unhealthy' | 'failed' | 'waiting-init' | 'disconnected' | 'not-monitored';
-  readonly lossAction?: string;
-  readonly conditionSinceMs?: number;
-  readonly conditionEventId?: string;
-}
-
 export function reconcileServer(inventory: Inventory, hostname: string, reply: InstanceQueryReply, nowMs: number, queriedAtMs = nowMs): Reconciliation {
   const host = inventory.hostByName(hostname);
   if (host === undefined) return { vim: [], commands: [] };
@@ -79,14 +71,14 @@ export function reconcileServer(inventory: Inventory, hostname: string, reply: I
  * was told failed in any episode is not told again.
  */
 function conditionAlarms(inventory: Inventory, info: InstanceInfo): VimEvent[] {
-  const c = info as InstanceInfo & ConditionFields;
+  const c = info; // condition fields are optional: an older guest-server has none
   if (c.condition !== 'failed' && c.condition !== 'unhealthy') return [];
   const told = inventory.told(info.uuid);
   const kind = c.condition === 'failed' ? 'alarm-failed' : 'alarm-unhealthy';
   const previous = kind === 'alarm-failed' ? told?.failed : told?.unhealthy;
   const episode = c.conditionEventId ?? (c.conditionSinceMs === undefined ? undefined : `since:${c.conditionSinceMs}`);
   if (episode === undefined || previous?.episode === episode || (c.conditionEventId === undefined && previous !== undefined)) return [];
-  const repairAction = kind === 'alarm-failed' ? (c.lossAction ?? info['repair-action']) : info['repair-action'];
+  const repairAction = c.lossAction ?? info['repair-action'];
   if (repairAction === 'none' || repairAction === 'unknown') return [];
   return [{ kind, uuid: info.uuid, hostname: info.hostname, repairAction, episode }];
 }
