@@ -140,6 +140,19 @@ describe('moving: resize and migrations run until the switch-over', () => {
     expect(s3.heartbeating).toBe(true);
     expect(s3.cycle.kind).toBe('waiting-init');
   });
+
+  it('cold_migrate_begin: the guest\'s exit (the VM powers off) is part of the move; cold_migrate_end waits for its init', () => {
+    const [s0] = departed('cold_migrate_begin');
+    const [s1, fx1] = stepInstance(p, s0, { type: 'message', at: 300, message: { version: 3, revision: 1, msg_type: 'exit', sequence: 9, log_msg: 'Exiting...' } });
+    expect(reports(fx1)).toEqual([]);
+    expect(s1.heartbeating).toBe(true);
+    expect(s1.cycle.kind).toBe('waiting-init');
+    const [s2, fx2] = stepInstance(p, s1, { type: 'action', at: 400, event: 'cold_migrate_end', notificationType: 'irrevocable' });
+    expect(notices(fx2)).toEqual([]);
+    expect(s2.vote).toMatchObject({ held: true });
+    const [, fx3] = stepInstance(p, s2, { type: 'message', at: 2400, message: { ...INIT, invocation_id: 91 } });
+    expect(notices(fx3)).toEqual([expect.objectContaining({ event_type: 'cold_migrate_end', invocation_id: 91, timeout_ms: 4000 })]);
+  });
 });
 
 describe('return notices reach a guest that has not initialised yet', () => {
