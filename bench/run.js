@@ -1,19 +1,21 @@
 // `npm run bench` (issue 8 item 4): runs the four benchmarks, prints a table per benchmark and PASS/FAIL
 // per target, writes bench/results/bench-<time>.json (and latest.json). Not part of `npm test`.
-// Options: --quick (short windows, for a smoke run), --only=scale,detection,agent,awd.
+// Options: --quick (short windows, for a smoke run), --only=scale,detection,agent,awd,hostile.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runAgent } from './agent.js';
 import { runAwd } from './awd.js';
+import { runAwdIsolation } from './awd-isolation.js';
 import { runDetection } from './detection.js';
+import { runHostile } from './hostile.js';
 import { runScale } from './scale.js';
 import { CPUS, HAS_TASKSET } from './lib/util.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
-const only = (args.find((a) => a.startsWith('--only='))?.slice(7).split(',')) ?? ['scale', 'detection', 'agent', 'awd'];
+const only = (args.find((a) => a.startsWith('--only='))?.slice(7).split(',')) ?? ['scale', 'detection', 'agent', 'awd', 'hostile'];
 const results = { startedAt: new Date().toISOString(), quick, machine: { cpus: CPUS, model: cpus()[0]?.model, node: process.version, taskset: HAS_TASKSET } };
 const verdicts = [];
 let stage = 'start';
@@ -102,6 +104,46 @@ if (only.includes('awd')) {
     ['min', (x) => f(x.minMs, 2)], ['p50', (x) => f(x.p50Ms, 2)], ['p99', (x) => f(x.p99Ms, 2)], ['max', (x) => f(x.maxMs, 2)],
   ], [r]);
   target('awd: firing error p99 ≤ 10 ms', `${f(r.p99Ms, 2)} ms`, r.p99Ms <= 10);
+}
+
+if (only.includes('awd') || only.includes('awd-isolation')) {
+  stage = 'awd-isolation';
+  const r = await runAwdIsolation({ runs: quick ? 1 : 3 });
+  results.awdIsolation = r;
+  if (r.error !== undefined) {
+    console.log(`\ne) awd isolation: ${r.error}`);
+    target('awd isolation: others\' firing error p99 ≤ 5 ms while one fires a 1 MB script', r.error, false);
+  } else {
+    table(`e) awd isolation: 1 awd, ${r.others + 1} watchdogs; ${r.others} fire every ${r.timeoutMs + r.gapMs} ms (timeout ${r.timeoutMs}), one fires a ${r.scriptBytes / 1e6} MB QMP script at a real QEMU (ms)`, [
+      ['run', (x) => String(x.run)], ['start-up', (x) => f(x.startupMs, 0)],
+      ['before: n', (x) => String(x.baseline.n)], ['p50', (x) => f(x.baseline.p50, 2)], ['p99', (x) => f(x.baseline.p99, 2)], ['max', (x) => f(x.baseline.max, 2)],
+      ['during: n', (x) => String(x.during.n)], ['p50', (x) => f(x.during.p50, 2)], ['p99', (x) => f(x.during.p99, 2)], ['max', (x) => f(x.during.max, 2)],
+      ['/status p99', (x) => f(x.statusDuring.p99, 1)], ['/status max', (x) => f(x.statusDuring.max, 1)],
+      ['script', (x) => `${x.bigCommands} cmds ${x.bigOk ? 'ok' : 'FAILED'} in ${f(x.bigMs / 1000, 1)} s`],
+    ], r.rows);
+    console.log('firing error = lateMs of the timeout events of the other watchdogs: firing time − (input read + timeout); "during" = from the big');
+    console.log('firing until its last command was answered. start-up includes reading and parsing the 1 MB script. /status polled every 50 ms.');
+    console.log(`pooled over runs: before p50 ${f(r.pooledBaseline.p50, 2)} p99 ${f(r.pooledBaseline.p99, 2)} max ${f(r.pooledBaseline.max, 2)}; during p50 ${f(r.pooledDuring.p50, 2)} p99 ${f(r.pooledDuring.p99, 2)} max ${f(r.pooledDuring.max, 2)} (n=${r.pooledDuring.n})`);
+    target('awd isolation: others\' firing error p99 ≤ 5 ms while one fires a 1 MB script (pooled)', `${f(r.pooledDuring.p99, 2)} ms`, r.pooledDuring.p99 <= 5);
+    const delivered = r.rows.every((x) => x.bigFinished && x.bigOk);
+    target('awd isolation: the 1 MB script is delivered, every command answered', delivered ? 'yes' : 'no', delivered);
+  }
+}
+
+if (only.includes('hostile')) {
+  stage = 'hostile';
+  console.error('hostile: 20 good guests beside 500 hostile ones …');
+  const r = await runHostile({ quick });
+  results.hostile = r;
+  table('e) fairness: 20 good guests @400 ms beside 500 hostile ones (garbage, byte-at-a-time, re-init loops, wrong echoes)', [
+    ['window s', (x) => String(x.seconds)], ['jitter p50', (x) => f(x.jitterP50Ms, 2)], ['jitter p99', (x) => f(x.jitterP99Ms, 2)], ['jitter max', (x) => f(x.jitterMaxMs, 2)],
+    ['late p99', (x) => f(x.latenessP99Ms, 2)], ['false losses', (x) => String(x.falseLosses)], ['CPU %', (x) => f(x.cpuPct)], ['guests CPU %', (x) => f(x.guestsCpuPct)], ['RSS MB', (x) => f(x.rssMb, 0)], ['log MB/min', (x) => f(x.logMbPerMin, 3)],
+    ['budget drops', (x) => Object.entries(x.drops).map(([k, v]) => `${k}=${v}`).join(' ') || '0'],
+  ], [r]);
+  console.log('(server at its shipped log level, info; log = bytes it wrote to stdout over the window, per minute)');
+  target('hostile: good-guest jitter p99 ≤ 10 ms', `${f(r.jitterP99Ms, 2)} ms`, r.jitterP99Ms <= 10);
+  target('hostile: 0 false losses', String(r.falseLosses), r.falseLosses === 0);
+  target('hostile: server log ≤ 1 MB per minute', `${f(r.logMbPerMin, 3)} MB/min`, r.logMbPerMin <= 1);
 }
 
 console.log('\nTargets');

@@ -15,3 +15,4 @@ export {
 } from './guest-ini.js';
 export { readTokenFile, type TokenFileResult } from './token-file.js';
 export { bearerMatches } from './bearer-auth.js';
+export { LogRateLimiter, TokenBucket, type LogDecision, type LogRateLimitOptions } from './rate-limit.js';

@@ -7,6 +7,9 @@ export interface ChannelSocket {
   write(data: Uint8Array): boolean;
   /** Closes at once (SO_LINGER 0 in the original); no further callbacks. */
   destroy(): void;
+  /** Stops reading (a guest over its budget: the kernel holds what it sends); resume() reads again. */
+  pause?(): void;
+  resume?(): void;
 }
 
 export interface ChannelHandlers {
@@ -32,24 +35,38 @@ export const MAX_UNREAD_BYTES = 64 * 1024;
 /** A read this large (a heartbeat message is ≤ 1056 bytes) makes the connection yield before the next. */
 const YIELD_AFTER_BYTES = 16 * 1024;
 
-/** The real connector: node:net over a UNIX socket path. */
+/**
+ * One read buffer for every channel: reads are handed to the session synchronously and never kept (the
+ * framer copies what it carries), so 10 000 channels share 64 kB instead of allocating per read.
+ */
+const READ_BUFFER = Buffer.alloc(64 * 1024);
+
+/**
+ * The real connector: node:net over a UNIX socket path. Reads go through `onread`, so pause() really stops
+ * reading (readStop): a guest over its budget then costs nothing until resumed, and what it sent meanwhile
+ * arrives as one read. (Without onread, a paused socket keeps reading into the stream's buffer.)
+ */
 export const connectUnixChannel: ChannelConnector = (path, handlers) => {
-  const socket = createConnection({ path });
   let errorCode: string | undefined;
   let closed = false;
-  socket.setNoDelay?.(true);
-  socket.on('connect', () => handlers.onConnect());
-  socket.on('data', (chunk: Buffer) => {
-    handlers.onData(chunk);
+  /** Paused by the session's budget: the read-yield below must not resume it early. */
+  let throttled = false;
+  const onRead = (bytes: number, buffer: Uint8Array): boolean => {
+    if (closed) return false;
+    handlers.onData(Buffer.from(buffer.buffer, buffer.byteOffset, bytes));
     // A full read means the guest writes faster than one read per turn (a flood): yield to the timers and
     // the other guests before reading more, or libuv reads up to 32 chunks in a row and late challenges follow.
-    if (chunk.length >= YIELD_AFTER_BYTES && !socket.destroyed) {
+    if (bytes >= YIELD_AFTER_BYTES && !socket.destroyed && !throttled) {
       socket.pause();
       setImmediate(() => {
-        if (!socket.destroyed) socket.resume();
+        if (!socket.destroyed && !throttled) socket.resume();
       });
     }
-  });
+    return true;
+  };
+  const socket = createConnection({ path, onread: { buffer: READ_BUFFER, callback: onRead } });
+  socket.setNoDelay?.(true);
+  socket.on('connect', () => handlers.onConnect());
   socket.on('error', (err: NodeJS.ErrnoException) => {
     errorCode ??= err.code ?? 'EIO';
   });
@@ -69,6 +86,14 @@ export const connectUnixChannel: ChannelConnector = (path, handlers) => {
     destroy: () => {
       closed = true;
       socket.destroy();
+    },
+    pause: () => {
+      throttled = true;
+      socket.pause();
+    },
+    resume: () => {
+      throttled = false;
+      if (!socket.destroyed) socket.resume();
     },
   };
 };

@@ -4,10 +4,11 @@
  */
 import type { Logger } from 'pino';
 import {
-  GUEST_TO_HOST_TYPES, WireDecoder, encodeMessage,
-  type Clock, type EventType, type TimerHandle,
+  GUEST_TO_HOST_TYPES, LineFramer, encodeMessage, parseMessage,
+  type Clock, type EventType, type FramedLine, type ParseResult, type TimerHandle,
 } from '@guesthb/protocol';
 import type { ChannelConnector, ChannelSocket } from './channel-connector.js';
+import { DEFAULT_GUEST_BUDGET, GuestBudget, type BudgetDropKind, type GuestBudgetLimits } from './guest-budget.js';
 import { nextDeadline, stepInstance, type HeartbeatPolicy, type InstanceEvent } from './heartbeat-machine.js';
 import { hbStateName, initialInstanceState, type CountName, type InstanceEffect, type InstanceState, type Report } from './instance-state.js';
 import { noticeTimeoutMs } from './vote-rules.js';
@@ -17,6 +18,10 @@ export interface SessionMetrics {
   count(name: CountName): void;
   observeLatencyMs(ms: number): void;
   observeLatenessMs(ms: number): void;
+  /** Something from a guest over its budget: a dropped message or init, or a read pause. */
+  budgetDrop?(kind: BudgetDropKind, n?: number): void;
+  /** Log lines of an instance held back by its log rate limit. */
+  logSuppressed?(): void;
 }
 
 export interface InstanceSessionDeps {
@@ -30,6 +35,8 @@ export interface InstanceSessionDeps {
   readonly onReport: (session: InstanceSession, report: Report) => void;
   /** Called after a connect found no file (ENOENT): the server may forget an unprovisioned record. */
   readonly onGone: (session: InstanceSession) => void;
+  /** Per-guest budgets (DEFAULT_GUEST_BUDGET when absent). */
+  readonly budget?: GuestBudgetLimits;
 }
 
 /** Result of a vote/notify request: whether the notice went out, and its timeout_ms. */
@@ -48,7 +55,10 @@ export class InstanceSession {
   #socket: ChannelSocket | undefined;
   /** Bumped on every new socket or close, so callbacks of an old socket are ignored. */
   #generation = 0;
-  readonly #decoder = new WireDecoder(GUEST_TO_HOST_TYPES);
+  readonly #framer = new LineFramer();
+  readonly #budget: GuestBudget;
+  /** Reading is paused (over budget) until this timer fires. */
+  #pauseTimer: TimerHandle | undefined;
   #timer: TimerHandle | undefined;
   #armedAt: number | undefined;
   #queue: InstanceEvent[] = [];
@@ -59,6 +69,7 @@ export class InstanceSession {
     this.uuid = deps.uuid;
     this.#deps = deps;
     this.#state = initialInstanceState(deps.clock.now());
+    this.#budget = new GuestBudget(deps.budget ?? DEFAULT_GUEST_BUDGET);
   }
 
   get state(): InstanceState {
@@ -108,6 +119,8 @@ export class InstanceSession {
     this.#closeSocket();
     this.#disarm();
     this.#queue = [];
+    const suppressed = this.#budget.log.flush();
+    if (suppressed > 0) this.#deps.log.warn({ suppressed }, 'log lines suppressed by the per-instance rate limit');
   }
 
   toJSON(): Record<string, unknown> {
@@ -159,7 +172,7 @@ export class InstanceSession {
         this.#deps.metrics.observeLatenessMs(effect.ms);
         return;
       case 'log':
-        this.#deps.log[effect.level](effect.fields ?? {}, effect.msg);
+        this.#writeLog(effect.level, effect.msg, effect.fields);
         return;
     }
   }
@@ -192,12 +205,7 @@ export class InstanceSession {
       },
       onData: (chunk) => {
         if (generation !== this.#generation) return;
-        for (const result of this.#decoder.push(chunk)) {
-          const now = this.#deps.clock.now();
-          this.#dispatch(result.ok
-            ? { type: 'message', at: now, message: result.message }
-            : { type: 'bad-message', at: now, reason: result.reason, nack: result.nack });
-        }
+        this.#onChunk(chunk, generation);
       },
       onClose: (errorCode) => {
         if (generation !== this.#generation) return;
@@ -218,9 +226,80 @@ export class InstanceSession {
     });
   }
 
+  /**
+   * One read from the guest, within its budgets (issue 11 item 4): the read is charged to the byte and read
+   * rates (over them, reading pauses until they refill); each line to the message rate (over it, the rest of
+   * the read is dropped undecoded and reading pauses); each init to the re-initialisation rate.
+   */
+  #onChunk(chunk: Buffer, generation: number): void {
+    const now = this.#deps.clock.now();
+    const budget = this.#budget;
+    const read = budget.chargeRead(now, chunk.length);
+    if (read.kind !== undefined) {
+      this.#deps.metrics.budgetDrop?.(read.kind);
+      this.#pauseReading(read.pauseMs);
+    }
+    // Frame no more than the message budget allows: a read of 64 kB of one-byte lines would otherwise cost
+    // a string per line before any of them could be dropped. A message is `\n{…}\n`: two newlines per line.
+    const cut = cutAfterNewlines(chunk, 2 * Math.floor(budget.messagesAvailable(now)) + 2);
+    const lines = this.#framer.push(cut.head);
+    if (cut.dropped) {
+      this.#framer.reset();
+      this.#deps.metrics.budgetDrop?.('messages');
+      this.#pauseReading(budget.messagePauseMs(now));
+    }
+    for (let i = 0; i < lines.length; i++) {
+      if (!budget.takeMessage(now)) {
+        this.#deps.metrics.budgetDrop?.('messages', lines.length - i);
+        this.#framer.reset();
+        this.#pauseReading(budget.messagePauseMs(now));
+        return;
+      }
+      const result = decodeLine(lines[i] as FramedLine);
+      if (result.ok && result.message.msg_type === 'init' && !budget.takeInit(now)) {
+        this.#deps.metrics.budgetDrop?.('reinit');
+        continue;
+      }
+      const at = this.#deps.clock.now();
+      this.#dispatch(result.ok
+        ? { type: 'message', at, message: result.message }
+        : { type: 'bad-message', at, reason: result.reason, nack: result.nack });
+      if (generation !== this.#generation || this.#closed) return;
+    }
+  }
+
+  /** Stops reading from the guest for `ms` (the kernel holds what it sends meanwhile). */
+  #pauseReading(ms: number): void {
+    const socket = this.#socket;
+    if (socket?.pause === undefined || this.#pauseTimer !== undefined) return;
+    socket.pause();
+    this.#pauseTimer = this.#deps.clock.setTimeout(() => {
+      this.#pauseTimer = undefined;
+      if (this.#socket === socket) socket.resume?.();
+    }, ms);
+  }
+
+  /** Info and warn lines go through the instance's log rate limit; debug lines are not limited. */
+  #writeLog(level: 'debug' | 'info' | 'warn', msg: string, fields: Readonly<Record<string, unknown>> | undefined): void {
+    const log = this.#deps.log;
+    const now = this.#deps.clock.now();
+    if (level === 'debug') {
+      const due = this.#budget.log.takeSummary(now);
+      if (due > 0) log.warn({ suppressed: due }, 'log lines suppressed by the per-instance rate limit');
+      log.debug(fields ?? {}, msg);
+      return;
+    }
+    const decision = this.#budget.log.check(now);
+    if (decision.summarize > 0) log.warn({ suppressed: decision.summarize }, 'log lines suppressed by the per-instance rate limit');
+    if (decision.write) log[level](fields ?? {}, msg);
+    else this.#deps.metrics.logSuppressed?.();
+  }
+
   #closeSocket(): void {
     this.#generation++;
-    this.#decoder.reset();
+    this.#framer.reset();
+    if (this.#pauseTimer !== undefined) this.#deps.clock.clearTimeout(this.#pauseTimer);
+    this.#pauseTimer = undefined;
     const socket = this.#socket;
     this.#socket = undefined;
     socket?.destroy();
@@ -257,3 +336,25 @@ export class InstanceSession {
 export function encodeChallenge(sequence: number, challenge: number): Buffer {
   return Buffer.from(`\n{"version":3,"revision":1,"msg_type":"challenge","sequence":${sequence},"heartbeat_challenge":${challenge}}\n`);
 }
+
+/** A framed line as the decoder would give it: parsed, or the too-long notice (no nack). */
+function decodeLine(framed: FramedLine): ParseResult | { readonly ok: false; readonly reason: string; readonly nack: undefined } {
+  return framed.kind === 'line'
+    ? parseMessage(framed.text, GUEST_TO_HOST_TYPES)
+    : { ok: false, reason: `line of ${framed.droppedBytes} bytes discarded`, nack: undefined };
+}
+
+/**
+ * Splits `chunk` after its `max`-th newline: `head` is what may be framed; `dropped` when a rest was cut off.
+ */
+function cutAfterNewlines(chunk: Buffer, max: number): { readonly head: Buffer; readonly dropped: boolean } {
+  let pos = -1;
+  for (let n = 0; n < max; n++) {
+    pos = chunk.indexOf(NEWLINE, pos + 1);
+    if (pos < 0) return { head: chunk, dropped: false };
+  }
+  // Whatever follows is dropped unframed and uncounted line by line: counting would cost what dropping saves.
+  return pos + 1 >= chunk.length ? { head: chunk, dropped: false } : { head: chunk.subarray(0, pos + 1), dropped: true };
+}
+
+const NEWLINE = 0x0a;

@@ -4,6 +4,7 @@ import { PeerEventSchema, type PeerEventKind } from '@guesthb/protocol';
 import type { CountName } from './instance-state.js';
 import type { OutboxMetrics } from './outbox.js';
 import type { SessionMetrics } from './instance-session.js';
+import type { BudgetDropKind } from './guest-budget.js';
 
 export class ServerMetrics implements SessionMetrics, OutboxMetrics {
   readonly registry = new Registry();
@@ -67,6 +68,25 @@ export class ServerMetrics implements SessionMetrics, OutboxMetrics {
 
   readonly #responses: Counter;
   readonly #lateness: Histogram;
+  readonly #budgetDrops = new Counter({
+    name: 'guest_server_guest_budget_drops_total',
+    help: 'Guest input over its budget: messages and inits dropped, reads paused for bytes or reads (issue 11)',
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
+  readonly #logSuppressed = new Counter({
+    name: 'guest_server_log_lines_suppressed_total',
+    help: 'Per-instance log lines held back by the log rate limit',
+    registers: [this.registry],
+  });
+
+  budgetDrop(kind: BudgetDropKind, n = 1): void {
+    this.#budgetDrops.inc({ kind }, n);
+  }
+
+  logSuppressed(): void {
+    this.#logSuppressed.inc();
+  }
 
   observeLatenessMs(ms: number): void {
     this.#lateness.observe(ms / 1000);
