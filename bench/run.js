@@ -115,7 +115,7 @@ if (only.includes('awd') || only.includes('awd-isolation')) {
     target('awd isolation: others\' firing error p99 ≤ 5 ms while one fires a 1 MB script', r.error, false);
   } else {
     table(`e) awd isolation: 1 awd, ${r.others + 1} watchdogs; ${r.others} fire every ${r.timeoutMs + r.gapMs} ms (timeout ${r.timeoutMs}), one fires a ${r.scriptBytes / 1e6} MB QMP script at a real QEMU (ms)`, [
-      ['run', (x) => String(x.run)], ['start-up', (x) => f(x.startupMs, 0)],
+      ['run', (x) => String(x.run)], ['load avg', (x) => f(x.load1, 1)], ['start-up', (x) => f(x.startupMs, 0)],
       ['before: n', (x) => String(x.baseline.n)], ['p50', (x) => f(x.baseline.p50, 2)], ['p99', (x) => f(x.baseline.p99, 2)], ['max', (x) => f(x.baseline.max, 2)],
       ['during: n', (x) => String(x.during.n)], ['p50', (x) => f(x.during.p50, 2)], ['p99', (x) => f(x.during.p99, 2)], ['max', (x) => f(x.during.max, 2)],
       ['/status p99', (x) => f(x.statusDuring.p99, 1)], ['/status max', (x) => f(x.statusDuring.max, 1)],
@@ -123,6 +123,7 @@ if (only.includes('awd') || only.includes('awd-isolation')) {
     ], r.rows);
     console.log('firing error = lateMs of the timeout events of the other watchdogs: firing time − (input read + timeout); "during" = from the big');
     console.log('firing until its last command was answered. start-up includes reading and parsing the 1 MB script. /status polled every 50 ms.');
+    console.log(`load avg = the machine's 1-minute load average when the run started (${CPUS} CPUs): figures above ~${CPUS} include other processes' CPU time.`);
     console.log(`pooled over runs: before p50 ${f(r.pooledBaseline.p50, 2)} p99 ${f(r.pooledBaseline.p99, 2)} max ${f(r.pooledBaseline.max, 2)}; during p50 ${f(r.pooledDuring.p50, 2)} p99 ${f(r.pooledDuring.p99, 2)} max ${f(r.pooledDuring.max, 2)} (n=${r.pooledDuring.n})`);
     target('awd isolation: others\' firing error p99 ≤ 5 ms while one fires a 1 MB script (pooled)', `${f(r.pooledDuring.p99, 2)} ms`, r.pooledDuring.p99 <= 5);
     const delivered = r.rows.every((x) => x.bigFinished && x.bigOk);

@@ -37,19 +37,40 @@ export const MAX_TRANSCRIPT_COMMANDS = 100;
 export const MAX_TRANSCRIPT_TEXT_CHARS = 1000;
 
 /**
- * Bounds a notification transcript for an event line: a 1 MiB script must not become a 1 MiB (or, with
- * answers, larger) JSON line serialised on the event loop. Keeps the first commands, every rejected
- * one among the rest up to the same bound, and cuts long texts; `commandCount` says how many there were.
+ * The transcript of one notification, bounded as it is written: a 1 MiB script must not keep tens of
+ * thousands of records alive, nor become a multi-megabyte JSON line serialised on the event loop. Keeps
+ * the first commands, then only rejected ones (up to the same number), each text cut; counts them all.
  */
-export function boundTranscript(records: readonly CommandRecord[]): { commands: CommandRecord[]; commandCount?: number } {
-  const small = (r: CommandRecord): CommandRecord => ({ sent: cut(r.sent), answer: r.answer === null ? null : cut(r.answer), ok: r.ok });
-  if (records.length <= MAX_TRANSCRIPT_COMMANDS) return { commands: records.map(small) };
-  const kept = records.slice(0, MAX_TRANSCRIPT_COMMANDS);
-  for (let i = MAX_TRANSCRIPT_COMMANDS; i < records.length && kept.length < 2 * MAX_TRANSCRIPT_COMMANDS; i++) {
-    const r = records[i];
-    if (r !== undefined && !r.ok) kept.push(r);
+export class Transcript {
+  readonly #kept: CommandRecord[] = [];
+  #count = 0;
+  #extraRejected = 0;
+  #firstRejected: CommandRecord | undefined;
+
+  add(record: CommandRecord): void {
+    this.#count++;
+    const small = { sent: cut(record.sent), answer: record.answer === null ? null : cut(record.answer), ok: record.ok };
+    if (!record.ok) this.#firstRejected ??= small;
+    if (this.#kept.length < MAX_TRANSCRIPT_COMMANDS) this.#kept.push(small);
+    else if (!record.ok && this.#extraRejected < MAX_TRANSCRIPT_COMMANDS) {
+      this.#extraRejected++;
+      this.#kept.push(small);
+    }
   }
-  return { commands: kept.map(small), commandCount: records.length };
+
+  /** Commands recorded (all of them, kept or not). */
+  get count(): number {
+    return this.#count;
+  }
+
+  get firstRejected(): CommandRecord | undefined {
+    return this.#firstRejected;
+  }
+
+  /** The kept records, plus `commandCount` when some were left out. */
+  toEvent(): { commands: CommandRecord[]; commandCount?: number } {
+    return this.#kept.length === this.#count ? { commands: [...this.#kept] } : { commands: [...this.#kept], commandCount: this.#count };
+  }
 }
 
 /** A text cut to MAX_TRANSCRIPT_TEXT_CHARS for events and log lines, saying how long it was. */

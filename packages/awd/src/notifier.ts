@@ -8,10 +8,9 @@
  */
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { z } from 'zod';
 import { backoffDelayMs, type Clock } from '@guesthb/protocol';
 import type { NotifyMode } from './config.js';
-import { cut, type CommandRecord } from './events.js';
+import { cut, Transcript, type CommandRecord } from './events.js';
 import { MonitorClosedError, MonitorReader, type Matcher } from './monitor-reader.js';
 import type { ParsedScript } from './script.js';
 
@@ -41,8 +40,17 @@ export interface NotifyResult {
   readonly ok: boolean;
   readonly mode: Exclude<NotifyMode, 'auto'> | 'unknown';
   readonly attempts: number;
+  /** The transcript, bounded (events.ts Transcript). */
   readonly commands: readonly CommandRecord[];
+  /** Present when the transcript left commands out: how many were sent in all. */
+  readonly commandCount?: number;
   readonly reason?: string;
+}
+
+/** The commands of one notification and the first not yet answered (resumed by a retry). */
+interface Plan {
+  readonly commands: readonly string[];
+  next: number;
 }
 
 type Mode = Exclude<NotifyMode, 'auto'>;
@@ -50,12 +58,13 @@ const PROMPT = '(qemu) ';
 const DETECT_MS = 1000;
 /** Commands of one notification logged one by one at info; the rest at debug (a long script must not flood). */
 const LOGGED_COMMANDS = 50;
-const QmpLine = z.looseObject({
-  QMP: z.unknown().optional(),
-  return: z.unknown().optional(),
-  error: z.looseObject({ class: z.string(), desc: z.string() }).optional(),
-  event: z.string().optional(),
-});
+/** The fields of a QMP line awd looks at. */
+interface QmpLine {
+  readonly QMP?: unknown;
+  readonly return?: unknown;
+  readonly error?: { readonly class: string; readonly desc: string };
+  readonly event?: string;
+}
 
 /** Thrown inside an attempt when the connection, not a command, failed: worth a retry. */
 class TransportError extends Error {}
@@ -78,9 +87,9 @@ export class Notifier {
   async notify(signal?: AbortSignal): Promise<NotifyResult> {
     const { policy, clock, log } = this.#deps;
     const script = this.#script;
-    const records: CommandRecord[] = [];
+    const records = new Transcript();
     let mode: Mode | undefined;
-    let remaining: string[] | undefined;
+    let plan: Plan | undefined;
     let reason = 'no attempt made';
     const maxAttempts = 1 + policy.notifyRetries;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
@@ -89,7 +98,7 @@ export class Notifier {
         log.warn({ attempt, delayMs, reason }, 'notification failed; retrying');
         await sleep(clock, delayMs, signal);
       }
-      if (signal?.aborted === true) return { ok: false, mode: mode ?? 'unknown', attempts: attempt - 1, commands: records, reason: `awd closing (${reason})` };
+      if (signal?.aborted === true) return { ok: false, mode: mode ?? 'unknown', attempts: attempt - 1, ...records.toEvent(), reason: `awd closing (${reason})` };
       let conn: NotifyConnection | undefined;
       let reader: MonitorReader | undefined;
       // Closing awd cuts a notification short: its own connection is destroyed, so every wait ends now.
@@ -102,12 +111,11 @@ export class Notifier {
         if (isAborted(signal)) onAbort(); // it may have aborted while we were connecting
         reader = new MonitorReader(conn.socket, clock);
         mode ??= policy.notify !== 'auto' ? policy.notify : conn.owned ? await detect(reader) : 'raw';
-        remaining ??= mode === 'raw' ? [script.text] : [...(mode === 'hmp' ? script.hmp : script.qmp)];
-        await this.#run(mode, conn.socket, reader, remaining, records);
-        const rejected = records.filter((r) => !r.ok);
-        if (rejected.length === 0) return { ok: true, mode, attempts: attempt, commands: records };
-        const first = rejected[0];
-        return { ok: false, mode, attempts: attempt, commands: records, reason: `rejected: ${first?.sent} → ${first?.answer}` };
+        plan ??= { commands: mode === 'raw' ? [script.text] : mode === 'hmp' ? script.hmp : script.qmp, next: 0 };
+        await this.#run(mode, conn.socket, reader, plan, records);
+        const first = records.firstRejected;
+        if (first === undefined) return { ok: true, mode, attempts: attempt, ...records.toEvent() };
+        return { ok: false, mode, attempts: attempt, ...records.toEvent(), reason: `rejected: ${first.sent} → ${first.answer}` };
       } catch (err) {
         reason = err instanceof Error ? err.message : String(err);
       } finally {
@@ -116,24 +124,24 @@ export class Notifier {
         if (conn?.owned === true) conn.socket.destroy();
       }
     }
-    return { ok: false, mode: mode ?? 'unknown', attempts: maxAttempts, commands: records, reason };
+    return { ok: false, mode: mode ?? 'unknown', attempts: maxAttempts, ...records.toEvent(), reason };
   }
 
-  async #run(mode: Mode, socket: Socket, reader: MonitorReader, remaining: string[], records: CommandRecord[]): Promise<void> {
+  async #run(mode: Mode, socket: Socket, reader: MonitorReader, plan: Plan, records: Transcript): Promise<void> {
+    const { commands } = plan;
     if (mode === 'raw') {
-      const text = remaining[0];
+      const text = commands[plan.next];
       if (text === undefined) return;
       await writeAll(socket, text);
       this.#record(records, { sent: text, answer: null, ok: true });
-      remaining.shift();
+      plan.next++;
       return;
     }
     const timeoutMs = this.#deps.policy.notifyTimeoutMs;
     if (mode === 'hmp') await reader.next(untilPrompt, timeoutMs, 'the (qemu) prompt').catch(asTransport);
     else await this.#qmpHandshake(socket, reader);
-    while (remaining.length > 0) {
-      const sent = remaining[0] ?? '';
-      if (records.length < LOGGED_COMMANDS) this.#deps.log.info({ sent: cut(sent) }, 'notify: command sent');
+    for (let sent = commands[plan.next]; sent !== undefined; sent = commands[plan.next]) {
+      if (records.count < LOGGED_COMMANDS) this.#deps.log.info({ sent: cut(sent) }, 'notify: command sent');
       else this.#deps.log.debug({ sent: cut(sent) }, 'notify: command sent');
       await writeAll(socket, mode === 'hmp' ? `${sent}\n` : sent).catch(asTransport);
       let record: CommandRecord;
@@ -142,12 +150,12 @@ export class Notifier {
       } catch (err) {
         if (!(err instanceof MonitorClosedError)) throw new TransportError(`${sent}: ${(err as Error).message}`);
         // The monitor went away right after the command (quit, or a reset with -no-reboot): it ran.
-        remaining.shift();
+        plan.next++;
         this.#record(records, { sent, answer: null, ok: true });
-        if (remaining.length > 0) throw new TransportError(`monitor closed after '${sent}'`);
+        if (plan.next < commands.length) throw new TransportError(`monitor closed after '${sent}'`);
         return;
       }
-      remaining.shift();
+      plan.next++;
       this.#record(records, record);
     }
   }
@@ -181,7 +189,7 @@ export class Notifier {
     return { sent, answer, ok };
   }
 
-  async #qmpReply(reader: MonitorReader, what: string): Promise<z.infer<typeof QmpLine>> {
+  async #qmpReply(reader: MonitorReader, what: string): Promise<QmpLine> {
     for (;;) {
       const line = await reader.next(qmpLine, this.#deps.policy.notifyTimeoutMs, `the reply to ${what}`);
       if (line.event !== undefined) {
@@ -192,10 +200,10 @@ export class Notifier {
     }
   }
 
-  #record(records: CommandRecord[], record: CommandRecord): void {
-    records.push(record);
+  #record(records: Transcript, record: CommandRecord): void {
+    records.add(record);
     const line = { sent: cut(record.sent), answer: record.answer === null ? null : cut(record.answer), ok: record.ok };
-    if (records.length <= LOGGED_COMMANDS) this.#deps.log.info(line, 'notify: answer');
+    if (records.count <= LOGGED_COMMANDS) this.#deps.log.info(line, 'notify: answer');
     else this.#deps.log.debug(line, 'notify: answer');
   }
 }
@@ -238,7 +246,7 @@ const untilPrompt: Matcher<string> = (buffer) => {
 };
 
 /** One QMP line; unparsable lines are skipped as empty objects (logged by nobody: QEMU never sends them). */
-const qmpLine: Matcher<z.infer<typeof QmpLine>> = (buffer) => {
+const qmpLine: Matcher<QmpLine> = (buffer) => {
   const nl = buffer.indexOf('\n');
   if (nl === -1) return undefined;
   let parsed: unknown;
@@ -247,9 +255,20 @@ const qmpLine: Matcher<z.infer<typeof QmpLine>> = (buffer) => {
   } catch {
     parsed = {};
   }
-  const result = QmpLine.safeParse(parsed);
-  return { value: result.success ? result.data : {}, consumed: nl + 1 };
+  return { value: toQmpLine(parsed), consumed: nl + 1 };
 };
+
+/** Checks the fields awd reads (a hand-written guard: it runs once per reply, tens of thousands of times for a long script). */
+function toQmpLine(value: unknown): QmpLine {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return {};
+  const line = value as { QMP?: unknown; return?: unknown; error?: unknown; event?: unknown };
+  if (line.event !== undefined && typeof line.event !== 'string') return {};
+  if (line.error !== undefined) {
+    const error = line.error as { class?: unknown; desc?: unknown } | null;
+    if (typeof error !== 'object' || error === null || typeof error.class !== 'string' || typeof error.desc !== 'string') return {};
+  }
+  return line as QmpLine;
+}
 
 function writeAll(socket: Socket, text: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '@guesthb/protocol';
 import type { InputMode } from './config.js';
 import { afterPendingIo } from './clock.js';
-import { boundTranscript, type AwdEvent, type EventSink } from './events.js';
+import type { AwdEvent, EventSink } from './events.js';
 import { createInputDecoder, PULSE_FRAME, REPLY_FRAME, WATCHDOG1_LINE, type InputDecoder } from './input-decoder.js';
 import type { NotifyResult } from './notifier.js';
 import {
@@ -218,7 +218,10 @@ export class Watchdog {
   #report(result: NotifyResult): void {
     const { id, metrics } = this.#deps;
     metrics?.notification(id, result.ok);
-    const base = { watchdog: id, mode: result.mode, attempts: result.attempts, ...boundTranscript(result.commands) };
+    const base = {
+      watchdog: id, mode: result.mode, attempts: result.attempts, commands: result.commands,
+      ...(result.commandCount === undefined ? {} : { commandCount: result.commandCount }),
+    };
     if (result.ok) {
       this.#counts.notified++;
       this.#emit({ event: 'notified', ...base });
