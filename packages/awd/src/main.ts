@@ -67,7 +67,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2), env:
   const sinks: EventSink[] = [{ emit: (event) => log.info(event, `event ${event.event}`) }];
   const eventLog = config.eventLogPath === undefined ? undefined : new ReopenableEventLog(config.eventLogPath, log);
   if (eventLog !== undefined) sinks.push(eventLog);
-  const metrics = createMetrics();
+  const metrics = createMetrics(config.watchdogs.map((w) => w.id));
   const awd = new Awd({ config, clock: systemClock, log, events: fanOut(sinks), metrics });
   const sd = createSdNotifier(env, log);
   let server: http.Server | undefined;

@@ -1,6 +1,8 @@
 /** Prometheus metrics of guest-agent, served on the rx_port listener's /metrics (issue 4 item 6). */
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { PeerEventSchema } from '@guesthb/protocol';
 import type { InventoryReader } from './inventory.js';
+import { VIM_EVENT_KINDS } from './vim-events.js';
 import type { VimOutboxObserver } from './vim-outbox.js';
 
 export interface AgentMetrics {
@@ -16,6 +18,10 @@ export interface AgentMetrics {
 
 export function createAgentMetrics(inventory: InventoryReader): AgentMetrics {
   const registry = new Registry();
+  // Process metrics (CPU, RSS, heap, event-loop lag, GC) under the usual names. prom-client names three
+  // gauges *_total, which `promtool check metrics` rejects: they go (nodejs_active_handles{type} stays).
+  collectDefaultMetrics({ register: registry });
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
   const vimRequests = new Counter({
     name: 'guest_agent_vim_requests_total', help: 'VIM command requests by route (H1–H5, I1–I6, other) and HTTP status',
     labelNames: ['route', 'status'] as const, registers: [registry],
@@ -61,6 +67,15 @@ export function createAgentMetrics(inventory: InventoryReader): AgentMetrics {
     name: 'guest_agent_outbox_coalesced_total', help: 'VIM events replaced by a newer one of the same instance before sending, by priority',
     labelNames: ['priority'] as const, registers: [registry],
   });
+  // Every known series exists from the start at 0, so rate() and alerts work before the first event.
+  for (const route of ['H1', 'H2', 'H3', 'H4', 'H5', 'I1', 'I2', 'I3', 'I4', 'I5', 'I6']) vimRequests.inc({ route, status: '200' }, 0);
+  for (const kind of VIM_EVENT_KINDS) for (const outcome of ['delivered', 'no-reply', 'rejected', 'retry']) vimEvents.inc({ kind, outcome }, 0);
+  for (const audit of ['vim-host-state', 'vim-host-instances', 'server']) for (const outcome of ['ok', 'error']) auditRuns.inc({ audit, outcome }, 0);
+  for (const kind of PeerEventSchema.options.map((o) => o.shape.kind.value)) for (const outcome of ['new', 'duplicate']) serverEvents.inc({ kind, outcome }, 0);
+  for (const command of ['put-instance', 'delete-instance', 'put-host']) {
+    for (const outcome of ['ok', 'error', 'no-server', 'dropped']) serverCommands.inc({ command, outcome }, 0);
+  }
+  for (const priority of ['alarm', 'vote-result', 'service']) coalesced.inc({ priority }, 0);
   const outboxObserver: VimOutboxObserver = {
     sent: (kind, outcome) => vimEvents.inc({ kind, outcome }),
     depth: (items) => outboxDepth.set(items),
