@@ -17,7 +17,7 @@
 #   /etc/pmon.d/guestServer.conf                            pmond config (worker hosts)
 #   /usr/lib/ocf/resource.d/platform/guestAgent            OCF agent (SM: platform; Pacemaker: ocf:platform:guestAgent)
 #   /etc/logrotate.d/guesthb                                rotation of the OCF/LSB log files
-#   /usr/local/share/doc/guesthb/operations.md
+#   /usr/local/share/doc/guesthb/operations.md[, awd.md, awd-examples/]   awd's README and example configs
 set -eu
 
 src=$(cd "$(dirname "$0")" && pwd)
@@ -83,6 +83,13 @@ install -m 0644 "$src/pmon.d/guestServer.pmon" "$r/etc/pmon.d/guestServer.conf"
 install -m 0755 "$src/ocf/guestAgent" "$r/usr/lib/ocf/resource.d/platform/guestAgent"
 install -m 0644 "$src/logrotate/guesthb" "$r/etc/logrotate.d/guesthb"
 install -m 0644 "$src/doc/operations.md" "$r/usr/local/share/doc/guesthb/operations.md"
+if [ -f "$src/doc/awd.md" ]; then
+    install -m 0644 "$src/doc/awd.md" "$r/usr/local/share/doc/guesthb/awd.md"
+    mkdir -p "$r/usr/local/share/doc/guesthb/awd-examples"
+    for f in "$src"/doc/awd-examples/*; do
+        install -m 0644 "$f" "$r/usr/local/share/doc/guesthb/awd-examples/$(basename "$f")"
+    done
+fi
 
 echo "install.sh: installed guesthb $(cat "$src/VERSION") under ${root}"
 

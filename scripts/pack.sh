@@ -40,6 +40,11 @@ cp pmon.d/guestServer.pmon "$top/pmon.d/"
 cp ocf/guestAgent "$top/ocf/"
 mkdir -p "$top/logrotate" && cp scripts/logrotate/guesthb "$top/logrotate/"
 cp docs/operations.md "$top/doc/"
+# awd: its README is the unit's Documentation= (awd.md), with the example configurations of the seed's use cases.
+if [ -f packages/awd/src/bin.ts ]; then
+  cp packages/awd/README.md "$top/doc/awd.md"
+  mkdir -p "$top/doc/awd-examples" && cp packages/awd/examples/*.conf packages/awd/examples/*.script "$top/doc/awd-examples/"
+fi
 cp scripts/install.sh "$top/install.sh"
 chmod 755 "$top/install.sh" "$top/init.d/guestServer" "$top/ocf/guestAgent"
 echo "$version" > "$top/VERSION"

@@ -5,7 +5,7 @@
  * again through the installed OCF agent as an unprivileged user.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, lstatSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +32,12 @@ const LAYOUT: ReadonlyArray<readonly [string, number]> = [
   ['usr/lib/ocf/resource.d/platform/guestAgent', 0o755],
   ['etc/logrotate.d/guesthb', 0o644],
   ['usr/local/share/doc/guesthb/operations.md', 0o644],
+  // awd@.service's Documentation=, and the example configurations of awd's three use cases (issue 13).
+  ['usr/local/share/doc/guesthb/awd.md', 0o644],
+  ['usr/local/share/doc/guesthb/awd-examples/guest-liveness.conf', 0o644],
+  ['usr/local/share/doc/guesthb/awd-examples/colo-primary.conf', 0o644],
+  ['usr/local/share/doc/guesthb/awd-examples/colo-secondary.script', 0o644],
+  ['usr/local/share/doc/guesthb/awd-examples/remote-service.conf', 0o644],
 ];
 
 /** The pidfile's pid when that process is alive. */
@@ -75,6 +81,12 @@ describe('npm run pack → install.sh → both daemons', () => {
       else expect(actual, path).toBe(mode);
     }
     expect(readFileSync(join(root, 'usr/local/lib/guesthb/NODE'), 'utf8').trim()).toBe(process.execPath);
+    // Every Documentation=file: of an installed unit is installed too (issue 13: awd@.service named a missing awd.md).
+    for (const unit of readdirSync(join(root, 'usr/local/lib/systemd/system'))) {
+      for (const m of readFileSync(join(root, 'usr/local/lib/systemd/system', unit), 'utf8').matchAll(/^Documentation=file:(\S+)$/gm)) {
+        expect(existsSync(join(root, m[1] ?? '')), `${unit}: ${m[1]}`).toBe(true);
+      }
+    }
 
     // The installed units verify against the installed bins (no placeholders this time).
     await prepareSystemdRoot(root);
@@ -116,7 +128,7 @@ describe('npm run pack → install.sh → both daemons', () => {
       GUEST_SERVER_CONFIG: ini,
       GUEST_SERVER_PIDFILE: serverPidfile,
       GUEST_SERVER_LOGFILE: serverLog,
-      GUEST_SERVER_OPTS: `--port ${serverPort} --channel-dir ${channels} --agent-url http://127.0.0.1:${agentPort} --hostname ops-test`,
+      GUEST_SERVER_OPTS: `--port ${serverPort} --channel-dir ${channels} --agent-url http://127.0.0.1:${agentPort} --hostname ops-test --state-dir ${join(dir, 'state')}`,
     };
     onTestFinished(() => {
       const pid = livePid(serverPidfile);
