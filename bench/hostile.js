@@ -46,7 +46,7 @@ export async function runHostile({ quick, good = 20, hostile = 500, intervalMs =
   let server;
   try {
     await request(goodChild, 'start', { dir, first: 0, count: good, intervalMs });
-    server = spawnNode([...SHIPPED_NODE_ARGS, SERVER_BIN, '--config', join(dir, 'server.ini'), '--channel-dir', dir, '--agent-url', agent.url, '--port', String(port), '--hostname', 'bench', '--log-level', 'info'], { cpu: 0 });
+    server = spawnNode([...SHIPPED_NODE_ARGS, SERVER_BIN, '--config', join(dir, 'server.ini'), '--state-dir', join(dir, 'state'), '--channel-dir', dir, '--agent-url', agent.url, '--port', String(port), '--hostname', 'bench', '--log-level', 'info'], { cpu: 0 });
     let logBytes = 0;
     server.stdout.on('data', (chunk) => { logBytes += chunk.length; });
     const base = `http://127.0.0.1:${port}`;

@@ -38,7 +38,7 @@ export async function runScalePoint({ guests, intervalMs, seconds, warmupMs = 3_
   try {
     await request(guestsChild, 'start', { dir, first: 0, count: guests, intervalMs });
     const nodeFlags = [...nodeArgs, ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)];
-    server = spawnNode([...nodeFlags, SERVER_BIN, '--config', join(dir, 'server.ini'), '--channel-dir', dir, '--agent-url', agent.url, '--port', String(port), '--hostname', 'bench', '--log-level', 'warn'], { cpu: 0 });
+    server = spawnNode([...nodeFlags, SERVER_BIN, '--config', join(dir, 'server.ini'), '--state-dir', join(dir, 'state'), '--channel-dir', dir, '--agent-url', agent.url, '--port', String(port), '--hostname', 'bench', '--log-level', 'warn'], { cpu: 0 });
     const base = `http://127.0.0.1:${port}`;
     await waitHealthy(`${base}/healthz`, server);
     const t0 = performance.now();

@@ -6,7 +6,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createWriteStream, existsSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
@@ -64,6 +65,13 @@ export class Daemon {
     this.logPath = options.logPath;
     this.#healthPollMs = options.healthPollMs;
     const keepChars = options.keepChars ?? 30_000;
+    // guest-server keeps state in its state directory (issue 12): a test that gives none gets a fresh one,
+    // never the shared default /var/lib/guest-server. Tests of restarts pass their own --state-dir.
+    let ownStateDir: string | undefined;
+    if (bin === SERVER_BIN && !args.includes('--state-dir')) {
+      ownStateDir = mkdtempSync(join(tmpdir(), 'gss-'));
+      args = [...args, '--state-dir', ownStateDir];
+    }
     this.#child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     const keep = (chunk: Buffer): void => {
       this.output = (this.output + chunk.toString()).slice(-keepChars);
@@ -78,6 +86,7 @@ export class Daemon {
     this.exited = new Promise((done) => {
       this.#child.once('exit', (code, signal) => {
         this.#exit = { code, signal };
+        if (ownStateDir !== undefined) rmSync(ownStateDir, { recursive: true, force: true });
         done(this.#exit);
       });
     });

@@ -128,7 +128,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     const serverIni = join(dir, 'server.ini');
     await writeFile(serverIni, `[client]\nbind_address = 127.0.0.1\nadvertise_url = http://127.0.0.1:${serverRx}\ntoken_file = ${tokenFile}\n`);
     const server = startDaemon('guest-server', serverBin,
-      ['--config', serverIni, '--channel-dir', channelDir, '--agent-url', agentUrl, '--port', String(serverRx), '--hostname', HOSTNAME],
+      ['--config', serverIni, '--channel-dir', channelDir, '--agent-url', agentUrl, '--port', String(serverRx), '--hostname', HOSTNAME, '--state-dir', join(dir, 'server-state')],
       join(dir, 'guest-server.log'));
     daemons.push(server);
     await waitHealthy(`http://127.0.0.1:${serverRx}/healthz`, 20_000, server);

@@ -17,6 +17,8 @@ export const DEFAULT_AGENT_URL = 'http://controller:2401';
 export const DEFAULT_MAX_INSTANCES = 10_000;
 /** Default bound of the event outbox toward the agent. */
 export const DEFAULT_OUTBOX_MAX_EVENTS = 10_000;
+/** Where guest-server keeps what must survive a restart (issue 12): instance knowledge, unacknowledged events. */
+export const DEFAULT_STATE_DIR = '/var/lib/guest-server';
 /** Deadline of a graceful stop (systemd TimeoutStopSec is 10 s: daemons §7.9). */
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 8_000;
 
@@ -34,6 +36,8 @@ const ClientSection = z.strictObject({
   bind_address: iniString().optional(),
   max_instances: iniInt(1, 1_000_000).optional(),
   outbox_max_events: iniInt(100, 10_000_000).optional(),
+  state_dir: iniString().optional(),
+  init_deadline_secs: iniInt(1, 86_400).optional(),
 });
 const IniSchema = z.strictObject({
   client: ClientSection.optional(),
@@ -53,6 +57,7 @@ export interface CliOptions {
   readonly hostname?: string;
   readonly pidfile?: string;
   readonly logLevel?: LogLevel;
+  readonly stateDir?: string;
 }
 
 /** The frozen configuration every component receives slices of. */
@@ -68,6 +73,10 @@ export interface GuestServerConfig {
   readonly tokenFile: string | undefined;
   readonly maxInstances: number;
   readonly outboxMaxEvents: number;
+  /** State directory (created 0700): the journal of instance knowledge and unacknowledged events. */
+  readonly stateDir: string;
+  /** Init deadline after a restart or reconnect; undefined = derived from the guest's timers (README). */
+  readonly initDeadlineMs: number | undefined;
   readonly heartbeat: HeartbeatSettings;
   readonly logLevel: LogLevel;
   readonly pidfile: string | undefined;
@@ -83,7 +92,7 @@ export interface HeartbeatSettings {
 }
 
 /** The one-line synopsis printed by --help and after a command-line error. */
-export const USAGE = 'usage: guest-server --config FILE [--channel-dir DIR] [--agent-url URL] [--port N] [--hostname NAME] [--pidfile FILE] [--log-level L]';
+export const USAGE = 'usage: guest-server --config FILE [--channel-dir DIR] [--agent-url URL] [--port N] [--hostname NAME] [--pidfile FILE] [--log-level L] [--state-dir DIR]';
 
 /** Parses argv (without node and script). Throws ConfigError naming the flag. */
 export function parseCliArgs(argv: readonly string[]): CliOptions {
@@ -101,6 +110,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
         hostname: { type: 'string' },
         pidfile: { type: 'string' },
         'log-level': { type: 'string' },
+        'state-dir': { type: 'string' },
       },
     });
   } catch (err) {
@@ -115,6 +125,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
   if (v.hostname !== undefined) out.hostname = cliValue('--hostname', ClientSection.shape.hostname.unwrap(), v.hostname);
   if (v.pidfile !== undefined) out.pidfile = cliValue('--pidfile', iniString(), v.pidfile);
   if (v['log-level'] !== undefined) out.logLevel = cliValue('--log-level', z.enum(LOG_LEVELS), v['log-level']);
+  if (v['state-dir'] !== undefined) out.stateDir = cliValue('--state-dir', iniString(), v['state-dir']);
   return out;
 }
 
@@ -157,6 +168,8 @@ export function buildConfig(input: ConfigInput): GuestServerConfig {
     tokenFile: client.token_file,
     maxInstances: client.max_instances ?? DEFAULT_MAX_INSTANCES,
     outboxMaxEvents: client.outbox_max_events ?? DEFAULT_OUTBOX_MAX_EVENTS,
+    stateDir: cli.stateDir ?? client.state_dir ?? DEFAULT_STATE_DIR,
+    initDeadlineMs: client.init_deadline_secs === undefined ? undefined : client.init_deadline_secs * 1_000,
     heartbeat: Object.freeze({
       failureThreshold: client.hbs_failure_threshold ?? HBS_FAILURE_THRESHOLD,
       pulsePeriodMs: client.hbs_pulse_period ?? HBS_PULSE_PERIOD_MS,

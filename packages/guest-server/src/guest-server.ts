@@ -7,6 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Agent, type Dispatcher } from 'undici';
+import { MemoryStore, scopeStore, type KeyValueStore, type Outbox, type OutboxStats } from '@guesthb/outbox';
 import {
   HEARTBEAT_START_TIMEOUT_MS, INT32_MAX, drawChallenge,
   type ActionAccepted, type Clock, type EventType, type InstanceInfo, type InstanceQueryReply, type PeerEvent,
@@ -23,8 +24,9 @@ import { buildInstanceInfo } from './instance-info.js';
 import { InstanceSession } from './instance-session.js';
 import type { Report } from './instance-state.js';
 import { InstanceTable } from './instance-table.js';
+import { KnowledgeKeeper, OUTBOX_PREFIX } from './knowledge-keeper.js';
 import { ServerMetrics } from './metrics.js';
-import { Outbox } from './outbox.js';
+import { createAgentOutbox, instanceLane, peerEventItem } from './outbox.js';
 import { readToken } from './token-file.js';
 
 export interface GuestServerDeps {
@@ -40,6 +42,12 @@ export interface GuestServerDeps {
   readonly dispatcher?: Dispatcher;
   /** Changes at each start; drawn from `random` when absent. */
   readonly bootId?: string;
+  /**
+   * What must survive a restart (issue 12 item 1): instance knowledge under `instance/`, host reporting
+   * under `host`, unacknowledged events under `outbox/`. main.ts gives the state directory's journal;
+   * absent = in memory (nothing survives: in-process tests).
+   */
+  readonly store?: KeyValueStore;
 }
 
 /** Timing constants of the rules (README "Decisions"). */
@@ -50,7 +58,7 @@ export const AGENT_TIMEOUT_MS = 5_000;
 export const SHUTDOWN_DRAIN_MS = 2_000;
 
 /** Config keys a SIGHUP does not change: they are bound to sockets, the watcher or the outbox at start. */
-const RESTART_ONLY_KEYS = ['rxPort', 'bindAddress', 'hostname', 'agentUrl', 'advertiseUrl', 'channelDir', 'outboxMaxEvents'] as const;
+const RESTART_ONLY_KEYS = ['rxPort', 'bindAddress', 'hostname', 'agentUrl', 'advertiseUrl', 'channelDir', 'outboxMaxEvents', 'stateDir'] as const;
 
 export class GuestServer implements CommandPort {
   readonly metrics: ServerMetrics;
@@ -60,7 +68,9 @@ export class GuestServer implements CommandPort {
   readonly #log: Logger;
   readonly #instances: InstanceTable;
   readonly #discovery: ChannelDiscovery;
-  readonly #outbox: Outbox;
+  readonly #outbox: Outbox<PeerEvent>;
+  readonly #store: KeyValueStore;
+  readonly #knowledge: KnowledgeKeeper;
   readonly #dispatcher: Dispatcher;
   readonly #ownsDispatcher: boolean;
   #app: FastifyInstance | undefined;
@@ -78,11 +88,14 @@ export class GuestServer implements CommandPort {
     this.#config = deps.config;
     this.#log = deps.log;
     this.bootId = deps.bootId ?? `${Math.floor(deps.random() * 2 ** 48).toString(16)}-${Math.floor(deps.wallClockMs()).toString(16)}`;
+    this.#store = deps.store ?? new MemoryStore();
+    this.#knowledge = new KnowledgeKeeper({ store: this.#store, log: deps.log, wallClockMs: deps.wallClockMs });
     this.#instances = new InstanceTable({
       clock: deps.clock,
       log: deps.log,
       maxInstances: () => this.#config.maxInstances,
       createSession: (uuid) => this.#createSession(uuid),
+      onForget: (uuid) => this.#knowledge.forget(uuid),
     });
     this.#discovery = new ChannelDiscovery({
       config: () => this.#config,
@@ -94,12 +107,13 @@ export class GuestServer implements CommandPort {
     this.metrics = new ServerMetrics(() => this.#instances.countByState());
     this.#ownsDispatcher = deps.dispatcher === undefined;
     this.#dispatcher = deps.dispatcher ?? new Agent({ keepAliveTimeout: 10_000, connections: 4 });
-    this.#outbox = new Outbox({
-      maxEvents: deps.config.outboxMaxEvents,
+    this.#outbox = createAgentOutbox({
+      maxEntries: deps.config.outboxMaxEvents,
       clock: deps.clock,
       random: deps.random,
       log: deps.log.child({ component: 'outbox' }),
       metrics: this.metrics,
+      store: scopeStore(this.#store, OUTBOX_PREFIX),
       onReannounce: () => this.#reannounce(),
       send: createAgentClient({ agentUrl: deps.config.agentUrl, dispatcher: this.#dispatcher, token: () => this.#token, timeoutMs: AGENT_TIMEOUT_MS }),
     });
@@ -120,6 +134,11 @@ export class GuestServer implements CommandPort {
     return this.#outbox.depth;
   }
 
+  /** The outbox toward the agent: depth, oldest unacknowledged age, consecutive failures, last error. */
+  outboxStats(): OutboxStats {
+    return this.#outbox.stats();
+  }
+
   session(uuid: string): InstanceSession | undefined {
     return this.#instances.get(uuid);
   }
@@ -134,10 +153,17 @@ export class GuestServer implements CommandPort {
     const address = this.#app.server.address();
     this.#port = typeof address === 'object' && address !== null ? address.port : c.rxPort;
     this.#url = c.advertiseUrl ?? `http://${c.hostname}:${this.#port}`;
+    const restored = this.#restore();
     // The first event after start is server-ready (registration).
     this.#pushEvent({ kind: 'server-ready', url: this.#url, bootId: this.bootId });
     this.#outbox.start();
     await this.#discovery.start();
+    // A restored record whose channel file the start-up scan did not find: the VM went away meanwhile.
+    for (const session of restored) {
+      if (session.channelPath !== undefined || this.#instances.get(session.uuid) !== session) continue;
+      session.channelMissing();
+      this.#instances.forgetIfOrphan(session);
+    }
     this.#log.info({ url: this.#url, channelDir: c.channelDir, agentUrl: c.agentUrl, instances: this.#instances.size, bootId: this.bootId }, 'guest-server ready');
   }
 
@@ -169,29 +195,36 @@ export class GuestServer implements CommandPort {
 
   provisionInstance(uuid: string, reporting: boolean): InstanceInfo {
     this.#assertOpen();
-    const session = this.#instances.get(uuid) ?? this.#instances.create(uuid);
+    const session = this.#instances.get(uuid) ?? this.#instances.create(uuid, true);
     if (session === undefined) {
       throw new GuestServerError('GS_ERR_TOO_MANY_INSTANCES', `instance table full (${this.#config.maxInstances})`);
     }
     session.provision(reporting);
+    this.#knowledge.persist(session);
     if (session.channelPath === undefined) void this.#discovery.findChannel(uuid);
     return buildInstanceInfo(this.#config.hostname, uuid, session.state);
   }
 
   deleteInstance(uuid: string): boolean {
     if (!this.#instances.delete(uuid)) return false;
-    this.#log.info({ uuid }, 'instance deleted by the agent');
+    // Deleted stays deleted (issue 12 item 6): its queued events go and discovery does not bring it back.
+    const dropped = this.#outbox.removeLane(instanceLane(uuid));
+    this.#knowledge.forget(uuid);
+    this.#log.info({ uuid, droppedEvents: dropped }, 'instance deleted by the agent');
     return true;
   }
 
   queryInstances(): InstanceQueryReply {
     const instances: InstanceInfo[] = [];
-    for (const session of this.#instances.values()) instances.push(buildInstanceInfo(this.#config.hostname, session.uuid, session.state));
+    for (const session of this.#instances.values()) instances.push(this.#instanceInfoWithCondition(session));
     return { hostname: this.#config.hostname, url: this.#url, bootId: this.bootId, hostReporting: this.#hostReporting ? 'enabled' : 'disabled', instances };
   }
 
   setHostReporting(reporting: boolean): void {
-    if (reporting !== this.#hostReporting) this.#log.info({ reporting }, 'host reporting changed');
+    if (reporting !== this.#hostReporting) {
+      this.#log.info({ reporting }, 'host reporting changed');
+      this.#knowledge.setHostReporting(reporting);
+    }
     this.#hostReporting = reporting;
     this.#policy = this.#buildPolicy();
   }
@@ -212,7 +245,7 @@ export class GuestServer implements CommandPort {
 
   /** The agent lost our registration (restart, swact): register again, once per request burst. */
   #reannounce(): void {
-    if (this.#closing !== undefined || this.#outbox.has('server-ready')) return;
+    if (this.#closing !== undefined || this.#outbox.has((e) => e.payload.kind === 'server-ready')) return;
     this.#log.info('agent asked for a new registration');
     this.#pushEvent({ kind: 'server-ready', url: this.#url, bootId: this.bootId });
   }
@@ -220,7 +253,7 @@ export class GuestServer implements CommandPort {
   health(): { readonly ok: boolean; readonly detail: Record<string, unknown> } {
     return {
       ok: this.#started && this.#closing === undefined,
-      detail: { instances: this.#instances.size, outboxDepth: this.#outbox.depth, agentFailedAttempts: this.#outbox.failedAttempts, bootId: this.bootId },
+      detail: { instances: this.#instances.size, outboxDepth: this.#outbox.depth, agentFailedAttempts: this.#outbox.stats().consecutiveFailures, outbox: this.#outbox.stats(), bootId: this.bootId },
     };
   }
 
@@ -241,33 +274,65 @@ export class GuestServer implements CommandPort {
       metrics: this.metrics,
       onReport: (s, report) => this.#onReport(s, report),
       onGone: (s) => this.#instances.forgetIfOrphan(s),
+      onStep: (s, before) => this.#knowledge.onStep(s, before),
     });
   }
 
   #onReport(session: InstanceSession, report: Report): void {
+    // A record deleted by the agent reports nothing more (its session is closed; this is the guard).
+    if (this.#instances.get(session.uuid) !== session) return;
     const host = this.#config.hostname;
+    let id: string;
     switch (report.kind) {
       case 'running':
-        this.#pushEvent({ kind: 'running', instance: buildInstanceInfo(host, session.uuid, session.state) });
-        return;
+        id = this.#pushEvent({ kind: 'running', instance: buildInstanceInfo(host, session.uuid, session.state) });
+        break;
       case 'stopped':
-        this.#pushEvent({ kind: 'stopped', instance: buildInstanceInfo(host, session.uuid, session.state), reason: report.reason });
-        return;
+        id = this.#pushEvent({ kind: 'stopped', instance: buildInstanceInfo(host, session.uuid, session.state), reason: report.reason });
+        break;
       case 'ill-health':
-        this.#pushEvent({ kind: 'ill-health', instance: buildInstanceInfo(host, session.uuid, session.state, report.action), logMsg: report.logMsg });
-        return;
+        id = this.#pushEvent({ kind: 'ill-health', instance: buildInstanceInfo(host, session.uuid, session.state, report.action), logMsg: report.logMsg });
+        break;
       case 'loss':
-        this.#pushEvent({ kind: 'loss', uuid: session.uuid, correctiveAction: report.correctiveAction });
-        return;
+        id = this.#pushEvent({ kind: 'loss', uuid: session.uuid, correctiveAction: report.correctiveAction });
+        break;
       case 'vote-result':
-        this.#pushEvent({ kind: 'vote-result', uuid: session.uuid, notificationType: report.notificationType, eventType: report.event, vote: report.vote, reason: report.reason });
-        return;
+        id = this.#pushEvent({ kind: 'vote-result', uuid: session.uuid, notificationType: report.notificationType, eventType: report.event, vote: report.vote, reason: report.reason });
+        break;
     }
+    this.#knowledge.reported(session.uuid, report.kind, id);
   }
 
-  #pushEvent(body: DistributiveOmit<PeerEvent, 'id' | 'hostname' | 'atMs'>): void {
+  /** Instance knowledge and host reporting from the state directory; returns the restored sessions. */
+  #restore(): InstanceSession[] {
+    this.#hostReporting = this.#knowledge.hostReporting();
+    this.#policy = this.#buildPolicy();
+    const restored: InstanceSession[] = [];
+    for (const { uuid, knowledge } of this.#knowledge.records()) {
+      const session = this.#instances.create(uuid, true);
+      if (session === undefined) {
+        this.#knowledge.forget(uuid);
+        continue;
+      }
+      this.#knowledge.restore(session, knowledge);
+      restored.push(session);
+    }
+    if (restored.length > 0 || this.#outbox.depth > 0) {
+      this.#log.info({ instances: restored.length, outboxDepth: this.#outbox.depth, hostReporting: this.#hostReporting }, 'state restored');
+    }
+    return restored;
+  }
+
+  #instanceInfoWithCondition(session: InstanceSession): InstanceInfo {
+    return { ...buildInstanceInfo(this.#config.hostname, session.uuid, session.state), ...this.#knowledge.conditionFields(session) };
+  }
+
+  #pushEvent(body: DistributiveOmit<PeerEvent, 'id' | 'hostname' | 'atMs'>): string {
     const event = { ...body, id: `${this.bootId}-${++this.#eventSeq}`, hostname: this.#config.hostname, atMs: Math.max(0, Math.floor(this.#deps.wallClockMs())) } as PeerEvent;
-    this.#outbox.push(event);
+    const outcome = this.#outbox.push(peerEventItem(event));
+    if (outcome.result === 'refused') this.metrics.dropped(event.kind);
+    else if (outcome.result === 'queued' && outcome.evicted !== undefined) this.metrics.dropped(outcome.evicted.payload.kind);
+    return event.id;
   }
 
   #buildPolicy(): HeartbeatPolicy {
@@ -281,6 +346,7 @@ export class GuestServer implements CommandPort {
       voteGraceMs: VOTE_GRACE_MS,
       illHealthRepeatMs: ILL_HEALTH_REPEAT_MS,
       nextChallenge: () => drawChallenge(random),
+      initDeadlineMs: this.#config.initDeadlineMs,
     };
   }
 

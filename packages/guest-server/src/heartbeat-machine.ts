@@ -9,6 +9,7 @@ import {
   type EventType, type StopReason, type VoteResult, type WireBody, type WireMessage,
 } from '@guesthb/protocol';
 import type { InstanceEffect, InstanceState, InstanceStep, Report } from './instance-state.js';
+import { applyInitDeadline, initDeadlineOf, restoreInstance, type RestoredEvent } from './init-deadline.js';
 import { departureOf, holdsNotice, noticeTimeoutMs } from './vote-rules.js';
 
 export interface HeartbeatPolicy {
@@ -28,6 +29,8 @@ export interface HeartbeatPolicy {
   readonly illHealthRepeatMs: number;
   /** Draws a challenge value in 0..2^31-1 (daemons §1.8); injected. */
   readonly nextChallenge: () => number;
+  /** Init deadline after a restart or reconnect (init-deadline.ts); undefined = derived per guest. */
+  readonly initDeadlineMs?: number | undefined;
 }
 
 export type InstanceEvent =
@@ -40,14 +43,17 @@ export type InstanceEvent =
   | { readonly type: 'bad-message'; readonly at: number; readonly reason: string; readonly nack: string | undefined }
   | { readonly type: 'tick'; readonly at: number }
   | { readonly type: 'set-reporting'; readonly at: number; readonly reporting: boolean }
-  | { readonly type: 'action'; readonly at: number; readonly event: EventType; readonly notificationType: 'revocable' | 'irrevocable' };
+  | { readonly type: 'action'; readonly at: number; readonly event: EventType; readonly notificationType: 'revocable' | 'irrevocable' }
+  | RestoredEvent;
 
 const CONNECT_BACKOFF = { baseMs: CONNECT_BACKOFF_FIRST_MS, maxMs: CONNECT_BACKOFF_MAX_MS } as const;
 
 /** One step. Unknown combinations leave the state unchanged with no effects. */
 export function stepInstance(p: HeartbeatPolicy, s: InstanceState, e: InstanceEvent): InstanceStep {
   const fx: InstanceEffect[] = [];
-  const next = reduce(p, s, e, fx);
+  if (e.type === 'restored') return [restoreInstance(p, s, e, fx), fx];
+  // The init deadline (issue 12 item 2) reads what the step did from its effects.
+  const next = applyInitDeadline(p, s, reduce(p, s, e, fx), e.at, fx);
   return [next, fx];
 }
 
@@ -85,6 +91,8 @@ function reduce(p: HeartbeatPolicy, s: InstanceState, e: InstanceEvent, fx: Inst
       return { ...s, reporting: e.reporting };
     case 'action':
       return onAction(p, s, e.at, e.event, e.notificationType, fx);
+    case 'restored':
+      return s;   // stepInstance restores (init-deadline.ts)
   }
 }
 
@@ -422,5 +430,6 @@ export function nextDeadline(p: HeartbeatPolicy, s: InstanceState): number | und
     at = Math.min(vote, s.lastSignAt + p.reconnectIdleMs);
     if (s.cycle.kind === 'cycling') at = Math.min(at, s.cycle.scheduledAt + s.params.intervalMs);
   }
+  at = Math.min(at, initDeadlineOf(s) ?? Infinity);
   return at === Infinity ? undefined : at;
 }

@@ -10,6 +10,7 @@ import {
 import type { ChannelConnector, ChannelSocket } from './channel-connector.js';
 import { DEFAULT_GUEST_BUDGET, GuestBudget, type BudgetDropKind, type GuestBudgetLimits } from './guest-budget.js';
 import { nextDeadline, stepInstance, type HeartbeatPolicy, type InstanceEvent } from './heartbeat-machine.js';
+import type { RestoredKnowledge } from './init-deadline.js';
 import { hbStateName, initialInstanceState, type CountName, type InstanceEffect, type InstanceState, type Report } from './instance-state.js';
 import { noticeTimeoutMs } from './vote-rules.js';
 
@@ -37,6 +38,8 @@ export interface InstanceSessionDeps {
   readonly onGone: (session: InstanceSession) => void;
   /** Per-guest budgets (DEFAULT_GUEST_BUDGET when absent). */
   readonly budget?: GuestBudgetLimits;
+  /** After the events of one dispatch changed the state (`before` = the state before them): persistence. */
+  readonly onStep?: (session: InstanceSession, before: InstanceState) => void;
 }
 
 /** Result of a vote/notify request: whether the notice went out, and its timeout_ms. */
@@ -97,6 +100,17 @@ export class InstanceSession {
     this.#dispatch({ type: 'channel-removed', at: this.#deps.clock.now() });
   }
 
+  /** Knowledge persisted by an earlier process (issue 12): before any channel is found. */
+  restore(knowledge: RestoredKnowledge, provisioned: boolean): void {
+    this.#provisioned = provisioned;
+    this.#dispatch({ type: 'restored', at: this.#deps.clock.now(), knowledge });
+  }
+
+  /** The start-up scan found no channel file for a restored record: the VM is gone, stop waiting for it. */
+  channelMissing(): void {
+    if (this.#channelPath === undefined) this.#dispatch({ type: 'channel-removed', at: this.#deps.clock.now() });
+  }
+
   /** Agent ADD/MOD_INST: provisioned from now on, with this reporting state. */
   provision(reporting: boolean): void {
     this.#provisioned = true;
@@ -132,6 +146,7 @@ export class InstanceSession {
     this.#queue.push(event);
     if (this.#dispatching) return;   // effects may raise events: run them after the current one
     this.#dispatching = true;
+    const before = this.#state;
     try {
       for (let e = this.#queue.shift(); e !== undefined; e = this.#queue.shift()) {
         const [next, effects] = stepInstance(this.#deps.policy(), this.#state, e);
@@ -145,6 +160,7 @@ export class InstanceSession {
     } finally {
       this.#dispatching = false;
     }
+    if (this.#state !== before) this.#deps.onStep?.(this, before);
     this.#rearm();
   }
 

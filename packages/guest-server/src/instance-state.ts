@@ -106,6 +106,13 @@ export interface InstanceState {
   readonly sequence: number;
   /** Set between an agreed pause/suspend/*_begin notice and the guest's next init; absent otherwise. */
   readonly departure?: Departure | undefined;
+  /**
+   * When the guest was heartbeating before a server restart or a channel reconnect: the time by which its
+   * init must arrive, else it is lost (issue 12 item 2, init-deadline.ts). Absent otherwise.
+   */
+  readonly initDeadline?: number | undefined;
+  /** The corrective action of a loss not yet followed by an init (condition `failed`). Absent otherwise. */
+  readonly lost?: CorrectiveAction | undefined;
 }
 
 /** A fresh record: no channel yet, reporting as given (daemons §2.1 defaults). */

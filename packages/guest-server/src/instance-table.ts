@@ -9,6 +9,10 @@ import { hbStateName } from './instance-state.js';
 
 /** A full table is logged at most once per this period. */
 const TABLE_FULL_LOG_PERIOD_MS = 60_000;
+/** How long a deleted uuid stays deleted for discovery (issue 12 item 6): QEMU quits within seconds. */
+export const TOMBSTONE_MS = 10 * 60_000;
+/** Most tombstones kept (the oldest goes first). */
+const MAX_TOMBSTONES = 10_000;
 
 export interface InstanceTableDeps {
   readonly clock: Clock;
@@ -17,11 +21,15 @@ export interface InstanceTableDeps {
   readonly maxInstances: () => number;
   /** Builds the session of a new record; the table only stores it. */
   readonly createSession: (uuid: string) => InstanceSession;
+  /** A record forgot on its own (orphan channel gone): its persisted knowledge goes too. */
+  readonly onForget?: (uuid: string) => void;
 }
 
 export class InstanceTable {
   readonly #deps: InstanceTableDeps;
   readonly #sessions = new Map<string, InstanceSession>();
+  /** Deleted uuids → when the tombstone expires (monotonic ms), oldest first. */
+  readonly #tombstones = new Map<string, number>();
   #fullLoggedAt = Number.NEGATIVE_INFINITY;
 
   constructor(deps: InstanceTableDeps) {
@@ -40,8 +48,14 @@ export class InstanceTable {
     return this.#sessions.values();
   }
 
-  /** A new record, or undefined when the table is full (logged, rate-limited). */
-  create(uuid: string): InstanceSession | undefined {
+  /**
+   * A new record, or undefined when the table is full (logged, rate-limited) or, unless the agent asks
+   * (`byAgent`: provision, restore), when the uuid was deleted recently: a channel found between the
+   * agent's delete and QEMU quitting must not bring the instance back (issue 12 item 6).
+   */
+  create(uuid: string, byAgent = false): InstanceSession | undefined {
+    if (byAgent) this.#tombstones.delete(uuid);
+    else if (this.isDeleted(uuid)) return undefined;
     const maxInstances = this.#deps.maxInstances();
     if (this.#sessions.size >= maxInstances) {
       const now = this.#deps.clock.now();
@@ -56,13 +70,28 @@ export class InstanceTable {
     return session;
   }
 
-  /** Closes and drops the record; false when there is none. */
+  /** Closes and drops the record, leaving a tombstone; false when there is none. */
   delete(uuid: string): boolean {
     const session = this.#sessions.get(uuid);
     if (session === undefined) return false;
     session.close();
     this.#sessions.delete(uuid);
+    this.#tombstones.delete(uuid);
+    this.#tombstones.set(uuid, this.#deps.clock.now() + TOMBSTONE_MS);
+    for (const old of this.#tombstones.keys()) {
+      if (this.#tombstones.size <= MAX_TOMBSTONES) break;
+      this.#tombstones.delete(old);
+    }
     return true;
+  }
+
+  /** Deleted by the agent less than TOMBSTONE_MS ago (and not provisioned since). */
+  isDeleted(uuid: string): boolean {
+    const expiresAt = this.#tombstones.get(uuid);
+    if (expiresAt === undefined) return false;
+    if (this.#deps.clock.now() < expiresAt) return true;
+    this.#tombstones.delete(uuid);
+    return false;
   }
 
   /** A record the agent never provisioned goes with its channel; a provisioned one waits for it to return. */
@@ -70,6 +99,7 @@ export class InstanceTable {
     if (session.provisioned || session.channelPath !== undefined) return;
     session.close();
     this.#sessions.delete(session.uuid);
+    this.#deps.onForget?.(session.uuid);
     this.#deps.log.info({ uuid: session.uuid }, 'channel gone; instance forgotten');
   }
 

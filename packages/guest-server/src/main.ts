@@ -12,6 +12,7 @@ import {
 } from '@guesthb/daemon-kit';
 import { buildConfig, parseCliArgs, type CliOptions, type GuestServerConfig } from './config.js';
 import { createGuestServer } from './guest-server.js';
+import { openStateDir } from './state-dir.js';
 
 /** Reads the config file named on the command line and builds the config. */
 export async function loadConfig(cli: CliOptions): Promise<GuestServerConfig> {
@@ -31,12 +32,14 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   if (cli.config === undefined) throw new ConfigError('--config', 'required (guest-server --config FILE …)');
   const config = await loadConfig(cli);
   const log = createRootLogger('guest-server', config.logLevel);
+  const journal = await openStateDir(config.stateDir, log);
   const dispatcher = new Agent({ keepAliveTimeout: 10_000, connections: 4 });
   const server = createGuestServer({
-    config, log, clock: systemClock, random: systemRandom, wallClockMs, dispatcher, bootId: randomUUID(),
+    config, log, clock: systemClock, random: systemRandom, wallClockMs, dispatcher, bootId: randomUUID(), store: journal,
   });
   const close = async (): Promise<void> => {
     await server.close();
+    await journal.close();
     await dispatcher.close().catch(() => undefined);
     if (config.pidfile !== undefined) await removePidfile(config.pidfile);
   };
