@@ -56,8 +56,9 @@ export const operatorRoutes: FastifyPluginAsync<OperatorRoutesOptions> = async (
     const state = query['state'] === undefined ? undefined : InstanceStateSchema.safeParse(query['state']);
     if (state !== undefined && !state.success) return badQuery(reply, `state: expected one of ${InstanceStateSchema.options.join(', ')}`);
     const limit = intParam(query['limit']);
-    const offset = intParam(query['offset']) ?? 0;
-    if (limit === null || offset === null) return badQuery(reply, 'limit and offset: non-negative integers');
+    const offsetParam = intParam(query['offset']);
+    if (limit === null || offsetParam === null) return badQuery(reply, 'limit and offset: non-negative integers');
+    const offset = offsetParam ?? 0;
     const all = fleet.instances({ host: query['host'], state: state?.data });
     return { instances: all.slice(offset, limit === undefined ? undefined : offset + limit), total: all.length };
   });
