@@ -89,7 +89,11 @@ export function step(state: AgentState, input: AgentInput, nowMs: number): Agent
         break;
       }
       let allAdded = true;
+      const askedAt = input.queriedAtMs ?? nowMs;
       for (const element of input.reply.instances) {
+        // Deleted (I3) after the list was asked for: the list is older than the delete (no zombie).
+        const tomb = inv.tombstone(element.uuid);
+        if (tomb !== undefined && tomb.atMs >= askedAt) continue;
         // Added to the audited host, not the element's hostname (daemons §5.3b).
         const added = inv.addInstance(host.hostname, element.uuid, element.services[0]?.state === 'enabled');
         if (added.ok) commands(added.commands);

@@ -145,7 +145,8 @@ export type AgentInput =
   | { readonly type: 'action-forwarded'; readonly uuid: string; readonly hostname: string; readonly command: 'vote' | 'notify'; readonly action: string; readonly timeoutSecs: number; readonly ok: boolean }
   | { readonly type: 'vim-audit-start'; readonly refreshMs: number }
   | { readonly type: 'vim-host-state'; readonly hostname: string; readonly uuid: string; readonly state: VimServiceState | undefined }
-  | { readonly type: 'vim-host-instances'; readonly hostname: string; readonly uuid: string; readonly reply: VimHostInstancesReply | undefined }
+  /** The VIM's instance list of a host; `queriedAtMs`: when it was asked (a delete after that wins). */
+  | { readonly type: 'vim-host-instances'; readonly hostname: string; readonly uuid: string; readonly reply: VimHostInstancesReply | undefined; readonly queriedAtMs?: number }
   /** A server's GET /v1/instances reply; `queriedAtMs` is when the query was sent (older events win). */
   | { readonly type: 'server-audit-reply'; readonly hostname: string; readonly reply: InstanceQueryReply; readonly queriedAtMs: number }
   /** The VIM listener took an event (delivered, no-reply or rejected: it will never be sent again). */

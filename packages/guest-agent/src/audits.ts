@@ -44,11 +44,12 @@ export async function runVimAuditPass(deps: AuditDeps & { readonly vim: VimClien
       deps.dispatch({ type: 'vim-host-state', hostname: host.hostname, uuid, state });
     }
     if (!host.gotInstances) {
+      const queriedAtMs = deps.clock.now();
       const reply = await deps.vim.getHostInstances(uuid).catch((err: unknown) => {
         hostLog.debug({ err }, 'VIM host instances query failed; retried at the next audit');
         return undefined;
       });
-      deps.dispatch({ type: 'vim-host-instances', hostname: host.hostname, uuid, reply });
+      deps.dispatch({ type: 'vim-host-instances', hostname: host.hostname, uuid, reply, queriedAtMs });
     }
   });
 }

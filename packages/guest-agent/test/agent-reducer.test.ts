@@ -134,6 +134,13 @@ describe('agent reducer: tombstones (issue 12 item 6)', () => {
     expect(commands(late.fx)).toContainEqual({ type: 'delete-instance', hostname: 'compute-0', uuid: U });
   });
 
+  it('a VIM instance list asked for before the delete does not bring the instance back', () => {
+    const del = run(base(), [vimReq('DELETE', `/v1/instances/${U}`)], 2_000);
+    const list: AgentInput = { type: 'vim-host-instances', hostname: 'compute-0', uuid: H, queriedAtMs: 1_500, reply: { instances: [{ uuid: U, hostname: 'compute-0', services: [{ service: 'heartbeat', state: 'enabled' }] }] } as never };
+    expect(run(del.state, [list], 2_100).state.instances.has(U)).toBe(false);
+    expect(run(del.state, [{ ...list, queriedAtMs: 2_050 }], 2_100).state.instances.has(U)).toBe(true);
+  });
+
   it('the VIM creating the instance again lifts its tombstone', () => {
     const del = run(base(), [vimReq('DELETE', `/v1/instances/${U}`)]);
     const again = run(del.state, [vimReq('POST', `/v1/instances/${U}`, { uuid: U, hostname: 'compute-0', services: ['heartbeat'] })]);
