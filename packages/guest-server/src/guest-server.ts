@@ -23,7 +23,7 @@ import type { HeartbeatPolicy } from './heartbeat-machine.js';
 import { buildInstanceInfo } from './instance-info.js';
 import { InstanceSession } from './instance-session.js';
 import type { Report } from './instance-state.js';
-import { InstanceTable } from './instance-table.js';
+import { InstanceTable, TOMBSTONE_MS } from './instance-table.js';
 import { KnowledgeKeeper, OUTBOX_PREFIX } from './knowledge-keeper.js';
 import { ServerMetrics } from './metrics.js';
 import { createAgentOutbox, instanceLane, peerEventItem } from './outbox.js';
@@ -195,6 +195,7 @@ export class GuestServer implements CommandPort {
 
   provisionInstance(uuid: string, reporting: boolean): InstanceInfo {
     this.#assertOpen();
+    this.#knowledge.untomb(uuid);
     const session = this.#instances.get(uuid) ?? this.#instances.create(uuid, true);
     if (session === undefined) {
       throw new GuestServerError('GS_ERR_TOO_MANY_INSTANCES', `instance table full (${this.#config.maxInstances})`);
@@ -210,6 +211,7 @@ export class GuestServer implements CommandPort {
     // Deleted stays deleted (issue 12 item 6): its queued events go and discovery does not bring it back.
     const dropped = this.#outbox.removeLane(instanceLane(uuid));
     this.#knowledge.forget(uuid);
+    this.#knowledge.tombstone(uuid, this.#deps.wallClockMs() + TOMBSTONE_MS);
     this.#log.info({ uuid, droppedEvents: dropped }, 'instance deleted by the agent');
     return true;
   }
@@ -308,6 +310,7 @@ export class GuestServer implements CommandPort {
     this.#hostReporting = this.#knowledge.hostReporting();
     this.#policy = this.#buildPolicy();
     const restored: InstanceSession[] = [];
+    for (const { uuid, remainingMs } of this.#knowledge.restoreTombstones()) this.#instances.restoreTombstone(uuid, remainingMs);
     for (const { uuid, knowledge } of this.#knowledge.records()) {
       const session = this.#instances.create(uuid, true);
       if (session === undefined) {

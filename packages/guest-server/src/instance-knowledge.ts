@@ -100,6 +100,9 @@ export function conditionOf(s: InstanceState): { readonly condition: InstanceCon
     if (u !== undefined && u.action !== 'none' && u.action !== 'unknown') return { condition: 'unhealthy', lossAction: u.action };
     return { condition: 'healthy', lossAction: undefined };
   }
-  if (s.link.kind === 'connected') return { condition: 'not-monitored', lossAction: undefined };
+  if (s.link.kind === 'connected') {
+    // Initialised, first answer pending: heartbeating expected but not confirmed (a loss follows if none).
+    return { condition: s.cycle.kind === 'cycling' ? 'waiting-init' : 'not-monitored', lossAction: undefined };
+  }
   return { condition: 'disconnected', lossAction: undefined };
 }

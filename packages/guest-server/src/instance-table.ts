@@ -85,6 +85,11 @@ export class InstanceTable {
     return true;
   }
 
+  /** A tombstone restored from the state directory, with the time it has left. */
+  restoreTombstone(uuid: string, remainingMs: number): void {
+    this.#tombstones.set(uuid, this.#deps.clock.now() + Math.min(remainingMs, TOMBSTONE_MS));
+  }
+
   /** Deleted by the agent less than TOMBSTONE_MS ago (and not provisioned since). */
   isDeleted(uuid: string): boolean {
     const expiresAt = this.#tombstones.get(uuid);

@@ -17,6 +17,8 @@ import type { InstanceState } from './instance-state.js';
 export const INSTANCE_PREFIX = 'instance/';
 export const HOST_KEY = 'host';
 export const OUTBOX_PREFIX = 'outbox/';
+/** Tombstones of deleted instances (value: wall-clock expiry ms), so a restart does not lift them. */
+export const DELETED_PREFIX = 'deleted/';
 
 /** Which event kind reports which condition (its id becomes conditionEventId). */
 const REPORTED_BY: Readonly<Record<ConditionMark['condition'], PeerEventKind>> = {
@@ -40,6 +42,8 @@ export class KnowledgeKeeper {
   readonly #marks = new Map<string, ConditionMark>();
   /** Event ids an instance reported during the dispatch under way. */
   readonly #stepReports = new Map<string, Map<PeerEventKind, string>>();
+  /** Persisted tombstones → wall-clock expiry, swept at each new one (bounded by deletes per TOMBSTONE_MS). */
+  readonly #tombstones = new Map<string, number>();
 
   constructor(deps: KnowledgeKeeperDeps) {
     this.#deps = deps;
@@ -108,6 +112,41 @@ export class KnowledgeKeeper {
     this.#marks.delete(uuid);
     this.#stepReports.delete(uuid);
     this.#deps.store.delete(INSTANCE_PREFIX + uuid);
+  }
+
+  /** A deleted instance: its tombstone survives a restart until `expiresAtMs` (wall clock). */
+  tombstone(uuid: string, expiresAtMs: number): void {
+    const now = this.#deps.wallClockMs();
+    for (const [old, at] of this.#tombstones) {
+      if (at > now) continue;
+      this.#tombstones.delete(old);
+      this.#deps.store.delete(DELETED_PREFIX + old);
+    }
+    this.#tombstones.set(uuid, expiresAtMs);
+    this.#deps.store.put(DELETED_PREFIX + uuid, { expiresAtMs });
+  }
+
+  /** Provisioned again: the tombstone goes. */
+  untomb(uuid: string): void {
+    if (this.#tombstones.delete(uuid)) this.#deps.store.delete(DELETED_PREFIX + uuid);
+  }
+
+  /** Persisted tombstones still running, with the time left (ms); expired ones are deleted. */
+  restoreTombstones(): { readonly uuid: string; readonly remainingMs: number }[] {
+    const now = this.#deps.wallClockMs();
+    const out: { uuid: string; remainingMs: number }[] = [];
+    for (const [key, value] of [...this.#deps.store.entries()]) {
+      if (!key.startsWith(DELETED_PREFIX)) continue;
+      const uuid = key.slice(DELETED_PREFIX.length);
+      const at = (value as { expiresAtMs?: unknown } | undefined)?.expiresAtMs;
+      if (typeof at !== 'number' || at <= now) {
+        this.#deps.store.delete(key);
+        continue;
+      }
+      this.#tombstones.set(uuid, at);
+      out.push({ uuid, remainingMs: at - now });
+    }
+    return out;
   }
 
   /** The optional condition keys of InstanceInfo. */

@@ -44,9 +44,10 @@ const SecondsTextSchema = z.string().regex(/^-?\d{1,10}$/);
 
 /**
  * A server's view of one guest (issue 12): `failed` = a loss was detected and the guest has not initialised
- * since; `unhealthy` / `healthy` = heartbeating with or without a reportable ill-health; `waiting-init` = it
- * was heartbeating before a server restart or a channel reconnect and the init deadline runs (a loss follows
- * when it passes); `disconnected` = no channel connection; `not-monitored` = connected but the guest has not
+ * since; `unhealthy` / `healthy` = heartbeating with or without a reportable ill-health; `waiting-init` =
+ * heartbeating expected but not confirmed: the guest was heartbeating before a server restart or a channel
+ * reconnect and the init deadline runs (a loss follows when it passes), or it sent init and its first answer
+ * is pending; `disconnected` = no channel connection; `not-monitored` = connected but the guest has not
  * initialised a heartbeat (no client in the guest, or it stopped with `exit`).
  */
 export const INSTANCE_CONDITIONS = ['healthy', 'unhealthy', 'failed', 'waiting-init', 'disconnected', 'not-monitored'] as const;
