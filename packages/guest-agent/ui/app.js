@@ -93,7 +93,7 @@ function applyFilter() {
     const badge = stateBadge(`${s} ${counts[s]}`);
     badge.className = `state s-${s}`;
     badge.title = `show only ${s}`;
-    badge.onclick = () => { $('state-filter').value = $('state-filter').value === s ? '' : s; applyFilter(); };
+    badge.onclick = () => { $('state-filter').value = $('state-filter').value === s ? '' : s; $('viewport').scrollTop = 0; applyFilter(); };
     countsEl.append(badge);
   }
   $('count').textContent = `${filtered.length} of ${instances.size}`;
@@ -103,8 +103,11 @@ function applyFilter() {
 
 function renderRows() {
   const viewport = $('viewport');
-  const first = Math.max(0, Math.floor(viewport.scrollTop / ROW_PX) - 5);
-  const last = Math.min(filtered.length, Math.ceil((viewport.scrollTop + viewport.clientHeight) / ROW_PX) + 5);
+  const visible = Math.ceil(viewport.clientHeight / ROW_PX);
+  // Clamp: after the list shrinks, scrollTop may still point past its end.
+  const top = Math.min(Math.floor(viewport.scrollTop / ROW_PX), Math.max(0, filtered.length - visible));
+  const first = Math.max(0, top - 5);
+  const last = Math.min(filtered.length, top + visible + 5);
   const rows = $('rows');
   rows.style.top = `${first * ROW_PX}px`;
   const out = [];
@@ -209,9 +212,11 @@ function init() {
     opt.value = s;
     $('state-filter').append(opt);
   }
-  $('search').addEventListener('input', applyFilter);
-  $('state-filter').addEventListener('change', applyFilter);
-  $('host-filter').addEventListener('change', applyFilter);
+  // A new filter starts at the top of its list; live updates keep the scroll position.
+  const refilter = () => { $('viewport').scrollTop = 0; applyFilter(); };
+  $('search').addEventListener('input', refilter);
+  $('state-filter').addEventListener('change', refilter);
+  $('host-filter').addEventListener('change', refilter);
   $('viewport').addEventListener('scroll', renderRows, { passive: true });
   window.addEventListener('resize', renderRows);
   $('auth-form').addEventListener('submit', (e) => {

@@ -16,8 +16,8 @@ export interface Page {
   /** Evaluates an expression in the page; resolves with its (JSON) value. */
   evaluate<T>(expression: string): Promise<T>;
   navigate(url: string): Promise<void>;
-  /** A PNG of the viewport. */
-  screenshot(): Promise<Buffer>;
+  /** A PNG of the viewport, or of its top `height` pixels. */
+  screenshot(height?: number): Promise<Buffer>;
   /** Console messages and uncaught exceptions of the page, for failure reports. */
   readonly console: string[];
   close(): Promise<void>;
@@ -113,8 +113,9 @@ async function connectPage(url: string, child: ChildProcess, profile: string, wi
       await send('Page.navigate', { url: target });
       await loaded;
     },
-    async screenshot(): Promise<Buffer> {
-      const r = await send<{ data: string }>('Page.captureScreenshot', { format: 'png' });
+    async screenshot(clipHeight?: number): Promise<Buffer> {
+      const clip = clipHeight === undefined ? {} : { clip: { x: 0, y: 0, width, height: clipHeight, scale: 1 } };
+      const r = await send<{ data: string }>('Page.captureScreenshot', { format: 'png', ...clip });
       return Buffer.from(r.data, 'base64');
     },
     async close(): Promise<void> {
