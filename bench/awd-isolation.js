@@ -3,14 +3,15 @@
 // fires once with a 1 MB QMP opt_script against a real QEMU (-machine none), which then answers every
 // command. Figures: the 49 watchdogs' firing error (actual firing − (input read + timeout), as awd's
 // `timeout` events report it in lateMs) before and while the big notification runs; /status latency
-// (the HTTP endpoint shares the event loop); start-up time including parsing the 1 MB script.
+// (the HTTP endpoint shares the event loop); start-up time including parsing the 1 MB script; the CPU
+// share of awd and QEMU while the big notification runs.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, sleep, stopChild, summarize } from './lib/util.js';
+import { cpuMs, freePort, sleep, stopChild, summarize } from './lib/util.js';
 
 const AWD_BIN = join(dirname(fileURLToPath(import.meta.resolve('@guesthb/awd'))), 'bin.js');
 const OTHERS = 49;
@@ -130,8 +131,11 @@ async function runOnce({ baselineMs, maxBigMs, timeoutMs, gapMs }) {
     const big = () => timedStatus(httpPort).then(({ body }) => body.watchdogs.find((w) => w.id === 'big'));
     await waitFor(async () => (await big()).timeouts > 0, 10_000, 'the big watchdog to fire');
     const bigFiredAt = Date.now();
+    const cpu0 = { awd: cpuMs(awd.pid), qemu: cpuMs(qemu.pid) };
     const finished = await waitFor(async () => { const b = await big(); return b.notified + b.notifyFailed > 0; }, maxBigMs, 'the big notification').then(() => true, () => false);
     const bigEndAt = Date.now();
+    const pct = (pid, before) => ((cpuMs(pid) - before) * 100) / Math.max(1, bigEndAt - bigFiredAt);
+    const cpuDuring = { awd: pct(awd.pid, cpu0.awd), qemu: pct(qemu.pid, cpu0.qemu) };
     running = false;
     polling = false;
     await Promise.all(cycles);
@@ -156,6 +160,8 @@ async function runOnce({ baselineMs, maxBigMs, timeoutMs, gapMs }) {
       statusBaseline: summarize(statusMs.baseline),
       statusDuring: summarize(statusMs.big),
       bigFinished: finished,
+      awdCpuPct: cpuDuring.awd,
+      qemuCpuPct: cpuDuring.qemu,
       bigMs: bigEndAt - bigFiredAt,
       bigCommands: notified?.commandCount ?? notified?.commands?.length ?? 0,
       bigOk: notified?.event === 'notified',
@@ -168,7 +174,7 @@ async function runOnce({ baselineMs, maxBigMs, timeoutMs, gapMs }) {
 }
 
 /** Repeats the run; every figure per run plus the spread over runs. */
-export async function runAwdIsolation({ runs = 3, baselineMs = 3000, maxBigMs = 20_000, timeoutMs = 100, gapMs = 50 } = {}) {
+export async function runAwdIsolation({ runs = 3, baselineMs = 3000, maxBigMs = 20_000, timeoutMs = 100, gapMs = 400 } = {}) {
   if (spawnSync('qemu-system-x86_64', ['--version'], { stdio: 'ignore' }).status !== 0) {
     return { error: 'qemu-system-x86_64 not found (apt-get install qemu-system-x86)', rows: [] };
   }

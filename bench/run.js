@@ -119,6 +119,7 @@ if (only.includes('awd') || only.includes('awd-isolation')) {
       ['before: n', (x) => String(x.baseline.n)], ['p50', (x) => f(x.baseline.p50, 2)], ['p99', (x) => f(x.baseline.p99, 2)], ['max', (x) => f(x.baseline.max, 2)],
       ['during: n', (x) => String(x.during.n)], ['p50', (x) => f(x.during.p50, 2)], ['p99', (x) => f(x.during.p99, 2)], ['max', (x) => f(x.during.max, 2)],
       ['/status p99', (x) => f(x.statusDuring.p99, 1)], ['/status max', (x) => f(x.statusDuring.max, 1)],
+      ['awd CPU %', (x) => f(x.awdCpuPct, 0)], ['QEMU CPU %', (x) => f(x.qemuCpuPct, 0)],
       ['script', (x) => `${x.bigCommands} cmds ${x.bigOk ? 'ok' : 'FAILED'} in ${f(x.bigMs / 1000, 1)} s`],
     ], r.rows);
     console.log('firing error = lateMs of the timeout events of the other watchdogs: firing time − (input read + timeout); "during" = from the big');
