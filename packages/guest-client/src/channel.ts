@@ -25,6 +25,7 @@ export interface Channel {
 }
 
 const RECONNECT = { baseMs: 1000, maxMs: 30_000 } as const;
+const SOCKET_CLOSE_FLUSH_MS = 500;
 
 /** Opens `path`; throws GC_ERR_DEVICE_MISSING when it does not exist (exit 6 in the CLI, client §2). */
 export async function openChannel(path: string, handlers: ChannelHandlers, clock: Clock, log: Logger): Promise<Channel> {
@@ -83,7 +84,12 @@ function connectSocket(path: string, handlers: ChannelHandlers, clock: Clock, lo
       const s = socket;
       if (s === undefined || s.destroyed) return;
       await new Promise<void>((resolve) => {
-        s.once('close', () => resolve());
+        // A host that does not read cannot hold the stop: the last bytes (`exit`) get a bounded chance.
+        const flush = clock.setTimeout(() => s.destroy(), SOCKET_CLOSE_FLUSH_MS);
+        s.once('close', () => {
+          clock.clearTimeout(flush);
+          resolve();
+        });
         s.end();
         s.destroySoon();
       });
