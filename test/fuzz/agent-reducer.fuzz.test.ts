@@ -7,7 +7,7 @@
  *  - a tombstoned (deleted) instance is never in the inventory;
  *  - an alarm of one fault episode is told at most once, and a service event never repeats the last one told;
  *  - the journal (the persist effects replayed) restores exactly the durable tables (told alarms, votes,
- *    tombstones) of the current state.
+ *    tombstones, hosts, instances and servers as far as they are journaled) of the current state.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -112,6 +112,9 @@ function durableOf(state: AgentState): Map<string, unknown> {
   }
   for (const [uuid, vote] of state.votes.entries()) out.set(`v:${uuid}`, vote);
   for (const [uuid, t] of state.tombstones.entries()) out.set(`t:${uuid}`, t);
+  for (const [name, h] of state.hosts.entries()) out.set(`h:${name}`, [h.uuid, h.reporting, h.reportingFromVim]);
+  for (const [uuid, i] of state.instances.entries()) out.set(`i:${uuid}`, [i.hostname, i.reporting]);
+  for (const [name, srv] of state.servers.entries()) out.set(`s:${name}`, [srv.url, srv.bootId]);
   return out;
 }
 

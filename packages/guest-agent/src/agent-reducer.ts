@@ -199,6 +199,11 @@ function restore(inv: Inventory, records: readonly DurableRecord[], fx: AgentEff
         case 'tombstone':
           inv.setTombstone(record.tombstone.uuid, record.tombstone);
           break;
+        case 'host':
+        case 'instance':
+        case 'server':
+          inv.restoreRecord(record);
+          break;
       }
     }
   });

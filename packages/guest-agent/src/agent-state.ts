@@ -133,7 +133,11 @@ export function emptyAgentState(limits: InventoryLimits = DEFAULT_INVENTORY_LIMI
 export type DurableRecord =
   | { readonly type: 'alarm'; readonly uuid: string; readonly alarm: ToldAlarm }
   | { readonly type: 'vote'; readonly vote: PendingVote }
-  | { readonly type: 'tombstone'; readonly tombstone: Tombstone };
+  | { readonly type: 'tombstone'; readonly tombstone: Tombstone }
+  /** What the VIM and the servers said of hosts, instances and servers: a restarted agent works at once. */
+  | { readonly type: 'host'; readonly host: { readonly uuid: string | null; readonly hostname: string; readonly reporting: boolean; readonly reportingFromVim: boolean } }
+  | { readonly type: 'instance'; readonly instance: { readonly uuid: string; readonly hostname: string; readonly reporting: boolean; readonly fromServer: boolean } }
+  | { readonly type: 'server'; readonly server: { readonly hostname: string; readonly url: string; readonly bootId: string } };
 
 export type AgentInput =
   /** At start: the journal's records (pending alarms are sent again). */
@@ -169,3 +173,21 @@ export type AgentEffect =
   | { readonly type: 'metric'; readonly name: 'auditRuns' | 'serverEvents'; readonly labels: Readonly<Record<string, string>> };
 
 export type AgentStep = readonly [AgentState, readonly AgentEffect[]];
+
+/** The read side of the inventory (the operator API and tests read the agent's state through it). */
+export interface InventoryReader {
+  readonly hostCount: number;
+  readonly instanceCount: number;
+  hosts(): IterableIterator<Host>;
+  instances(): IterableIterator<Instance>;
+  hostByName(hostname: string): Host | undefined;
+  hostByUuidOrName(key: string): Host | undefined;
+  instance(uuid: string): Instance | undefined;
+  instancesOn(hostname: string): Instance[];
+  server(hostname: string): ServerRecord | undefined;
+  /** What the VIM was last told of an instance (service state, alarms), or undefined. */
+  told(uuid: string): Told | undefined;
+  tombstone(uuid: string): Tombstone | undefined;
+  vote(uuid: string): PendingVote | undefined;
+}
+

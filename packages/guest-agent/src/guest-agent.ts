@@ -21,6 +21,7 @@ import { createAgentMetrics, type AgentMetrics } from './metrics.js';
 import { operatorRoutes } from './operator-app.js';
 import { PeriodicTask } from './periodic-task.js';
 import { buildRxApp } from './rx-app.js';
+import { ListenerGuard, RX_HTTP_LIMITS, VIM_HTTP_LIMITS } from './listener-limits.js';
 import { createServerClient } from './server-client.js';
 import { ServerCommander } from './server-commander.js';
 import { buildVimApp } from './vim-app.js';
@@ -182,7 +183,7 @@ export function createGuestAgent(deps: GuestAgentDeps): GuestAgent {
 
   if (stateStore !== undefined) {
     const records = [...stateStore.entries()].map(([, value]) => value as DurableRecord)
-      .filter((r) => typeof r === 'object' && r !== null && ['alarm', 'vote', 'tombstone'].includes((r as { type?: string }).type ?? ''));
+      .filter((r) => typeof r === 'object' && r !== null && ['alarm', 'vote', 'tombstone', 'host', 'instance', 'server'].includes((r as { type?: string }).type ?? ''));
     if (records.length > 0) dispatch({ type: 'restore', records });
   }
 
@@ -231,8 +232,12 @@ export function createGuestAgent(deps: GuestAgentDeps): GuestAgent {
   };
 
   // The operator API's view of the fleet (issue 15); a server counts as unreachable after 2.5 audit periods of silence.
+  // The reducer's times (server contact) are on `now` (wall clock in the daemon): the fleet compares on it too.
+  const reducerClock: Clock = {
+    now, setTimeout: (fn, delayMs) => deps.clock.setTimeout(fn, delayMs), clearTimeout: (handle) => deps.clock.clearTimeout(handle),
+  };
   const fleet = new InventoryFleet({
-    inventory, clock: deps.clock, log: log.child({ component: 'operator' }), vimOutboxDepth: () => outbox.size,
+    inventory, clock: reducerClock, log: log.child({ component: 'operator' }), vimOutboxDepth: () => outbox.size,
     reachableWindowMs: () => Math.max(2.5 * config.auditPeriodMs, 10_000),
   });
 
@@ -243,6 +248,10 @@ export function createGuestAgent(deps: GuestAgentDeps): GuestAgent {
     health: () => ({ ok: listening, detail: { hosts: state.hosts.size, instances: state.instances.size, outbox: outbox.size } }),
   });
   void rxApp.register(operatorRoutes, { fleet, token: () => token, log: log.child({ component: 'operator' }), clock: deps.clock });
+  // Bounded connections on both listeners (issue 11 item 3).
+  const guard = new ListenerGuard(metrics.registry, log.child({ component: 'listeners' }), () => deps.clock.now());
+  guard.apply(rxApp.server, 'rx', RX_HTTP_LIMITS);
+  guard.apply(vimApp.server, 'vim', VIM_HTTP_LIMITS);
   const auditDeps = { state: () => state, dispatch: (input: AgentInput) => void dispatch(input), clock: { now }, metrics };
   const firstDelayMs = deps.firstAuditDelayMs ?? 2_000;
   const vimAudit = new PeriodicTask({

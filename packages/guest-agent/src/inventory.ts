@@ -5,13 +5,11 @@
  * never changed in place), and `snapshot()` returns the next state. Commands for guest-servers are data.
  * Every table is bounded (no fixed 500-host cap: daemons §9 item 25; the bounds are options).
  */
-import {
-  DEFAULT_CORRECTIVE_ACTION, DEFAULT_NOTICE_SECS, DEFAULT_RESTART_SECS, noticeClassOf, toVocabulary, EVENT_TYPES,
-  type InstanceInfo, type ReportingState,
-} from '@guesthb/protocol';
+import { DEFAULT_CORRECTIVE_ACTION, type ReportingState } from '@guesthb/protocol';
+import { onOff, ZERO_TIMEOUTS } from './instance-rules.js';
 import {
   DEFAULT_INVENTORY_LIMITS, emptyAgentState, type AgentState, type Host, type Instance, type InventoryLimits,
-  type DurableRecord, type NoticeTimeouts, type PendingVote, type ServerRecord, type Told, type Tombstone,
+  type DurableRecord, type InventoryReader, type PendingVote, type ServerRecord, type Told, type Tombstone,
 } from './agent-state.js';
 import type { PMap } from './pmap.js';
 
@@ -19,7 +17,7 @@ import type { PMap } from './pmap.js';
 export const alarmKey = (uuid: string, kind: 'alarm-failed' | 'alarm-unhealthy'): string => `a:${uuid}:${kind === 'alarm-failed' ? 'f' : 'u'}`;
 
 export {
-  DEFAULT_INVENTORY_LIMITS, type Host, type Instance, type InventoryLimits, type NoticeTimeouts, type ServerRecord,
+  DEFAULT_INVENTORY_LIMITS, type Host, type Instance, type InventoryLimits, type InventoryReader, type NoticeTimeouts, type ServerRecord,
 } from './agent-state.js';
 
 /** What the agent must tell a guest-server (peer API); performed by the server commander. */
@@ -33,31 +31,8 @@ export type AddInstanceResult =
   | { readonly ok: true; readonly commands: readonly ServerCommand[] }
   | { readonly ok: false; readonly reason: 'unknown-host' | 'full' };
 
-const ZERO_TIMEOUTS: NoticeTimeouts = Object.freeze({ restart: '0', shutdown: '0', suspend: '0', resume: '0', vote: '0' });
-/** What a server reports before any init (daemons §3.6): used only by tests and documentation. */
-export const SERVER_DEFAULT_TIMEOUTS: NoticeTimeouts = {
-  restart: String(DEFAULT_RESTART_SECS), shutdown: String(DEFAULT_NOTICE_SECS), suspend: String(DEFAULT_NOTICE_SECS),
-  resume: String(DEFAULT_NOTICE_SECS), vote: String(DEFAULT_NOTICE_SECS),
-};
 
-export const onOff = (on: boolean): ReportingState => (on ? 'enabled' : 'disabled');
-
-/** The read side of the inventory (the operator API and tests read the agent's state through it). */
-export interface InventoryReader {
-  readonly hostCount: number;
-  readonly instanceCount: number;
-  hosts(): IterableIterator<Host>;
-  instances(): IterableIterator<Instance>;
-  hostByName(hostname: string): Host | undefined;
-  hostByUuidOrName(key: string): Host | undefined;
-  instance(uuid: string): Instance | undefined;
-  instancesOn(hostname: string): Instance[];
-  server(hostname: string): ServerRecord | undefined;
-  /** What the VIM was last told of an instance (service state, alarms), or undefined. */
-  told(uuid: string): Told | undefined;
-  tombstone(uuid: string): Tombstone | undefined;
-  vote(uuid: string): PendingVote | undefined;
-}
+export { actionTimeout, guestInfoPatch, onOff, SERVER_DEFAULT_TIMEOUTS, ZERO_TIMEOUTS } from './instance-rules.js';
 
 export class Inventory implements InventoryReader {
   readonly limits: InventoryLimits;
@@ -98,7 +73,7 @@ export class Inventory implements InventoryReader {
     return writes;
   }
 
-  /** Runs `fn` without journaling (restoring from the journal). */
+  /** Runs `fn` without journaling (restoring). */
   withoutJournal(fn: () => void): void {
     this.#journaling = false;
     try {
@@ -112,13 +87,8 @@ export class Inventory implements InventoryReader {
     if (this.#journaling) this.#writes.set(key, record);
   }
 
-  get hostCount(): number {
-    return this.#hosts.size;
-  }
-
-  get instanceCount(): number {
-    return this.#instances.size;
-  }
+  get hostCount(): number { return this.#hosts.size; }
+  get instanceCount(): number { return this.#instances.size; }
 
   hosts(): IterableIterator<Host> {
     return this.#hosts.values();
@@ -154,13 +124,13 @@ export class Inventory implements InventoryReader {
 
   updateHost(host: Host, patch: Partial<Omit<Host, 'hostname'>>): Host {
     const next: Host = Object.freeze({ ...host, ...patch });
-    this.#hosts = this.#hosts.set(host.hostname, next);
+    this.#setHost(next);
     return next;
   }
 
   updateInstance(inst: Instance, patch: Partial<Omit<Instance, 'uuid'>>): Instance {
     const next: Instance = Object.freeze({ ...inst, ...patch });
-    this.#instances = this.#instances.set(inst.uuid, next);
+    this.#setInstance(next);
     return next;
   }
 
@@ -209,6 +179,52 @@ export class Inventory implements InventoryReader {
     this.#tombstones = tombstone === undefined ? this.#tombstones.delete(uuid) : this.#tombstones.set(uuid, Object.freeze(tombstone));
   }
 
+  /** Hosts, instances and servers are journaled by what survives a restart (not audit flags or heartbeating). */
+  #setHost(next: Host): void {
+    const prev = this.#hosts.get(next.hostname);
+    this.#hosts = this.#hosts.set(next.hostname, next);
+    if (prev === undefined || prev.uuid !== next.uuid || prev.reporting !== next.reporting || prev.reportingFromVim !== next.reportingFromVim) {
+      this.#write(`h:${next.hostname}`, { type: 'host', host: { uuid: next.uuid ?? null, hostname: next.hostname, reporting: next.reporting, reportingFromVim: next.reportingFromVim } });
+    }
+  }
+
+  #setInstance(next: Instance): void {
+    const prev = this.#instances.get(next.uuid);
+    this.#instances = this.#instances.set(next.uuid, next);
+    if (prev === undefined || prev.hostname !== next.hostname || prev.reporting !== next.reporting || prev.fromServer !== next.fromServer) {
+      this.#write(`i:${next.uuid}`, { type: 'instance', instance: { uuid: next.uuid, hostname: next.hostname, reporting: next.reporting, fromServer: next.fromServer } });
+    }
+  }
+
+  #dropInstance(uuid: string): void {
+    if (!this.#instances.has(uuid)) return;
+    this.#instances = this.#instances.delete(uuid);
+    this.#write(`i:${uuid}`, undefined);
+  }
+
+  /** Back from the journal: an instance is unconfirmed (audit B of its host removes it if the VIM no longer lists it). */
+  restoreRecord(record: DurableRecord): void {
+    switch (record.type) {
+      case 'host':
+        this.#setHost(Object.freeze({
+          uuid: record.host.uuid ?? undefined, hostname: record.host.hostname, reporting: record.host.reporting, reportingFromVim: record.host.reportingFromVim,
+          listedByVim: false, gotHostState: false, gotInstances: false, vimSyncedAtMs: undefined,
+        }));
+        break;
+      case 'instance':
+        this.#setInstance(Object.freeze({
+          uuid: record.instance.uuid, hostname: record.instance.hostname, reporting: record.instance.reporting, heartbeating: false,
+          correctiveAction: DEFAULT_CORRECTIVE_ACTION, timeouts: ZERO_TIMEOUTS, fromServer: true, lastEventAtMs: undefined,
+        }));
+        break;
+      case 'server':
+        this.#servers = this.#servers.set(record.server.hostname, Object.freeze({ ...record.server, lastContactMs: 0 }));
+        break;
+      case 'alarm': case 'vote': case 'tombstone':
+        break; // the reducer's tables (agent-reducer.ts restore)
+    }
+  }
+
   /** Keeps the tombstone table under its bound: the oldest goes first. */
   #evictTombstones(): void {
     const max = this.limits.maxTombstones ?? DEFAULT_INVENTORY_LIMITS.maxTombstones ?? 20_000;
@@ -232,7 +248,7 @@ export class Inventory implements InventoryReader {
       return 'updated';
     }
     if (this.#hosts.size >= this.limits.maxHosts) return 'full';
-    this.#hosts = this.#hosts.set(hostname, Object.freeze({
+    this.#setHost(Object.freeze({
       uuid, hostname, reporting: false, reportingFromVim: options.reportingFromVim ?? true, listedByVim: false,
       gotHostState: false, gotInstances: false, vimSyncedAtMs: undefined,
     }));
@@ -275,7 +291,7 @@ export class Inventory implements InventoryReader {
       uuid, hostname, reporting, heartbeating: false, correctiveAction: DEFAULT_CORRECTIVE_ACTION,
       timeouts: ZERO_TIMEOUTS, fromServer: true, lastEventAtMs: undefined,
     });
-    this.#instances = this.#instances.set(uuid, inst);
+    this.#setInstance(inst);
     return inst;
   }
 
@@ -310,7 +326,7 @@ export class Inventory implements InventoryReader {
     const commands: ServerCommand[] = [];
     if (existing !== undefined) {
       commands.push({ type: 'delete-instance', hostname: existing.hostname, uuid });
-      this.#instances = this.#instances.delete(uuid);
+      this.#dropInstance(uuid);
     } else if (this.#instances.size >= this.limits.maxInstances) {
       return { ok: false, reason: 'full' };
     }
@@ -319,7 +335,7 @@ export class Inventory implements InventoryReader {
       uuid, hostname, reporting: reporting ?? false, heartbeating: false,
       correctiveAction: DEFAULT_CORRECTIVE_ACTION, timeouts: ZERO_TIMEOUTS, fromServer: false, lastEventAtMs: undefined,
     });
-    this.#instances = this.#instances.set(uuid, inst);
+    this.#setInstance(inst);
     commands.push({ type: 'put-instance', hostname, uuid, reporting: onOff(inst.reporting) });
     return { ok: true, commands };
   }
@@ -338,7 +354,7 @@ export class Inventory implements InventoryReader {
   deleteInstance(uuid: string, nowMs?: number): ServerCommand[] | undefined {
     const inst = this.#instances.get(uuid);
     if (inst === undefined) return undefined;
-    this.#instances = this.#instances.delete(uuid);
+    this.#dropInstance(uuid);
     if (nowMs !== undefined) this.setTombstone(uuid, { uuid, hostname: inst.hostname, atMs: nowMs });
     return [{ type: 'delete-instance', hostname: inst.hostname, uuid }];
   }
@@ -352,10 +368,12 @@ export class Inventory implements InventoryReader {
     if (existing === undefined) {
       if (this.#servers.size >= this.limits.maxHosts) return 'full';
       this.#servers = this.#servers.set(hostname, Object.freeze({ hostname, url, bootId, lastContactMs: nowMs }));
+      this.#write(`s:${hostname}`, { type: 'server', server: { hostname, url, bootId } });
       return 'new';
     }
     const changed = existing.bootId !== bootId || existing.url !== url;
     this.#servers = this.#servers.set(hostname, Object.freeze({ hostname, url, bootId, lastContactMs: nowMs }));
+    if (changed) this.#write(`s:${hostname}`, { type: 'server', server: { hostname, url, bootId } });
     return changed ? 'restarted' : 'same';
   }
 
@@ -377,24 +395,3 @@ export class Inventory implements InventoryReader {
   }
 }
 
-/** A server's view of the guest (corrective action, notice timeouts) as a patch of the agent's record. */
-export function guestInfoPatch(info: InstanceInfo): Pick<Instance, 'correctiveAction' | 'timeouts'> {
-  return {
-    correctiveAction: info['repair-action'],
-    timeouts: Object.freeze({
-      restart: info['restart-to'], shutdown: info['shutdown-to'], suspend: info['suspend-to'],
-      resume: info['resume-to'], vote: info['vote-to'],
-    }),
-  };
-}
-
-/**
- * The timeout string of a vote/notify reply (vim §1.2, daemons §8.2): "0" when not heartbeating; vote →
- * vote-to; notify → the notice of the event's class, resize included (daemons §9 item 13); unknown → "0".
- */
-export function actionTimeout(inst: Instance, command: 'vote' | 'notify', action: string): string {
-  if (!inst.heartbeating) return '0';
-  if (command === 'vote') return inst.timeouts.vote;
-  const notice = noticeClassOf(toVocabulary(EVENT_TYPES, action, 'unknown'));
-  return notice === undefined ? '0' : inst.timeouts[notice];
-}

@@ -123,7 +123,7 @@ describe('agent reducer: service events (issue point 8)', () => {
 describe('agent reducer: tombstones (issue 12 item 6)', () => {
   it('I3 leaves a journaled tombstone; a late event never re-creates the instance and the server is told to delete it again', () => {
     const del = run(base(), [vimReq('DELETE', `/v1/instances/${U}`)]);
-    expect(persisted(del.fx)).toEqual([[`t:${U}`, { type: 'tombstone', tombstone: { uuid: U, hostname: 'compute-0', atMs: 1_000 } }]]);
+    expect(persisted(del.fx)).toEqual([[`i:${U}`, undefined], [`t:${U}`, { type: 'tombstone', tombstone: { uuid: U, hostname: 'compute-0', atMs: 1_000 } }]]);
     const late = run(del.state, [
       events(server.event('stopped', { instance: info(U, {}), reason: 'deleted' })),
       events(server.event('loss', { uuid: U, correctiveAction: 'reboot' })),
@@ -145,7 +145,7 @@ describe('agent reducer: tombstones (issue 12 item 6)', () => {
     const del = run(base(), [vimReq('DELETE', `/v1/instances/${U}`)]);
     const again = run(del.state, [vimReq('POST', `/v1/instances/${U}`, { uuid: U, hostname: 'compute-0', services: ['heartbeat'] })]);
     expect(again.state.tombstones.has(U)).toBe(false);
-    expect(persisted(again.fx)).toEqual([[`t:${U}`, undefined]]);
+    expect(persisted(again.fx)).toEqual([[`t:${U}`, undefined], [`i:${U}`, { type: 'instance', instance: { uuid: U, hostname: 'compute-0', reporting: false, fromServer: false } }]]);
   });
 
   it('tombstones expire after their time-to-live and are bounded (the oldest goes first)', () => {
@@ -212,5 +212,23 @@ describe('agent reducer: restore (issue 12 item 4)', () => {
     expect(learned.state.instances.has(V)).toBe(false);
     // Control: without the journal, the same audit alarms (the VIM may not have it).
     expect(vimEvents(run(emptyAgentState(), afterRestart).fx).filter((e) => e.kind === 'alarm-failed')).toHaveLength(1);
+  });
+
+  it('hosts, servers and instances come back too (instances unconfirmed until the VIM lists them): the agent works at once', () => {
+    const { fx } = run(emptyAgentState(), [
+      vimReq('POST', `/v1/hosts/${H}`, { uuid: H, hostname: 'compute-0' }),
+      vimReq('PUT', `/v1/hosts/${H}/enable`, { uuid: H, hostname: 'compute-0' }),
+      vimReq('POST', `/v1/instances/${U}`, { uuid: U, hostname: 'compute-0', services: ['heartbeat'] }),
+      vimReq('PATCH', `/v1/instances/${U}`, { uuid: U, hostname: 'compute-0', services: [{ service: 'heartbeat', state: 'enabled' }] }),
+      events(server.event('server-ready', { url: 'http://127.0.0.1:9', bootId: 'boot-1' })),
+      events(server.event('running', { instance: info(U, { heartbeating: 'enabled' }) })), // heartbeating is not journaled
+    ]);
+    const journal = new Map(persisted(fx));
+    expect([...journal.keys()].sort()).toEqual([`h:compute-0`, `i:${U}`, 's:compute-0']);
+    const records = [...journal.values()].filter((r): r is DurableRecord => r !== undefined);
+    const restarted = run(emptyAgentState(), [{ type: 'restore', records }]).state;
+    expect(restarted.hosts.get('compute-0')).toMatchObject({ uuid: H, reporting: true, reportingFromVim: true, listedByVim: false });
+    expect(restarted.servers.get('compute-0')).toMatchObject({ url: 'http://127.0.0.1:9', bootId: 'boot-1' });
+    expect(restarted.instances.get(U)).toMatchObject({ reporting: true, heartbeating: false, fromServer: true });
   });
 });
