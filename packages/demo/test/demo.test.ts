@@ -32,6 +32,12 @@ describe('npm start (the demo)', () => {
     await expect.poll(() => out.includes(`VIM ← ${hungId}: ALARM heartbeat failed (repair-action reboot)`), { timeout: 20_000, interval: 200 }).toBe(true);
     await expect.poll(() => out.includes(`VIM ← ${sickId}: ALARM heartbeat unhealthy (repair-action reboot)`), { timeout: 20_000, interval: 200 }).toBe(true);
     expect(out).toContain(`VIM ← ${hungId}: service heartbeat status disabled`);
+    // The vote 2 s after the faults: the agent's reply, then the guest's answer at the VIM.
+    const votedId = /VIM → agent: vote "stop" for guest (\w{8})/;
+    await expect.poll(() => votedId.exec(out)?.[1], { timeout: 20_000, interval: 200 }).toBeDefined();
+    expect(out).toMatch(/VIM ← agent: HTTP 200 \{"uuid":"[^"]+","hostname":"compute-0","action":"stop","timeout":"\d+"\}/);
+    await expect.poll(() => out.includes(`VIM ← ${votedId.exec(out)?.[1] ?? ''}: action stop → guest-response "allow"`), { timeout: 20_000, interval: 200 }).toBe(true);
+    expect(out).toMatch(/status page: http:\/\/127\.0\.0\.1:\d+\/ui\/#token=\S+/);
     expect(out).toMatch(/instance\s+guest state\s+heartbeat \(agent\)/);
     const dir = /temp dir: (\S+)/.exec(out)?.[1] ?? '';
     expect(existsSync(dir)).toBe(true);
@@ -42,6 +48,21 @@ describe('npm start (the demo)', () => {
     expect(out).toContain(`removed ${dir}`);
     expect(existsSync(dir)).toBe(false);
     expect(out).not.toContain('exited unexpectedly');
+  });
+
+  it('--help and --version print and exit 0; a bad flag exits 2', async () => {
+    const run = async (args: string[]): Promise<[number | null, string]> => {
+      const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let text = '';
+      child.stdout.on('data', (c: Buffer) => { text += c.toString(); });
+      child.stderr.on('data', (c: Buffer) => { text += c.toString(); });
+      const [code] = await once(child, 'exit') as [number | null];
+      return [code, text];
+    };
+    expect(await run(['--help'])).toEqual([0, expect.stringContaining('usage: npm start -- [--guests N]')]);
+    expect(await run(['--version'])).toEqual([0, expect.stringMatching(/^guesthb-demo \d+\.\d+\.\d+\n$/)]);
+    expect((await run(['--frob']))[0]).toBe(2);
+    expect((await run(['--guests', '9999']))[0]).toBe(2);
   });
 
   it('renders the status table with one row per guest', () => {
