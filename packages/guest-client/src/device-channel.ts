@@ -94,7 +94,8 @@ export async function openDevice(
     throw new GuestClientError('GC_ERR_CHANNEL_FAILED', `${path} is neither a virtio-serial port nor a tty (it cannot be polled)`);
   }
   const channel = new DeviceChannel(path, handlers, clock, log, timing);
-  channel.attach(fd, false);
+  const err = channel.attach(fd, false);
+  if (err !== undefined) throw new GuestClientError('GC_ERR_CHANNEL_FAILED', `cannot watch ${path}`, { cause: err });
   return channel;
 }
 
@@ -111,6 +112,7 @@ class DeviceChannel implements Channel {
   #timer: TimerHandle | undefined;
   #closed = false;
   #dropWarned = false;
+  #watchWarned = false;
 
   constructor(path: string, handlers: ChannelHandlers, clock: Clock, log: Logger, timing: DeviceTiming) {
     this.#path = path;
@@ -120,16 +122,17 @@ class DeviceChannel implements Channel {
     this.#timing = timing;
   }
 
-  /** Starts reading `fd`. `settling`: up only after settleMs without an end (a reopen while away). */
-  attach(fd: number, settling: boolean): void {
+  /**
+   * Starts reading `fd`. `settling`: up only after settleMs without an end (a reopen while away). Returns
+   * the error when the fd cannot be watched (it is closed then).
+   */
+  attach(fd: number, settling: boolean): unknown {
     let stream: Socket;
     try {
       stream = streamOf(fd);
     } catch (err) {
       closeFd(fd, () => undefined);
-      this.#log.warn({ err, path: this.#path }, 'channel device cannot be watched');
-      this.#hangup(undefined, 'watch failed');
-      return;
+      return err;
     }
     this.#stream = stream;
     stream.on('data', (chunk: Buffer) => {
@@ -145,6 +148,7 @@ class DeviceChannel implements Channel {
         if (this.#stream === stream && !this.#up) this.#markUp();
       }, this.#timing.settleMs);
     }
+    return undefined;
   }
 
   write(bytes: Buffer): void {
@@ -211,7 +215,11 @@ class DeviceChannel implements Channel {
           closeFd(fd, () => undefined);
           return;
         }
-        this.attach(fd, true);
+        const err = this.attach(fd, true);
+        if (err === undefined) return;
+        if (!this.#watchWarned) this.#log.warn({ err, path: this.#path }, 'channel device cannot be watched; retrying');
+        this.#watchWarned = true;
+        this.#scheduleReopen();
       }, (err: NodeJS.ErrnoException) => {
         // A pty whose master closed has no slave node any more; a missing port may come back. Quietly retry.
         this.#log.debug({ path: this.#path, code: err.code }, 'channel device not available yet');
