@@ -117,7 +117,10 @@ export class InstanceSession {
     this.#dispatch({ type: 'set-reporting', at: this.#deps.clock.now(), reporting });
   }
 
-  /** Agent VOTE/NOTIFY: sends action_notify if the guest can receive it; else an `error` result is reported. */
+  /**
+   * Agent VOTE/NOTIFY: sends action_notify if the guest can receive it, holds it for a guest that is away or
+   * not yet re-initialised (README "Departure and return"); else an `error` result is reported.
+   */
   requestAction(event: EventType, notificationType: 'revocable' | 'irrevocable'): ActionOutcome {
     const timeoutMs = noticeTimeoutMs(this.#state.params, event, notificationType);
     this.#dispatch({ type: 'action', at: this.#deps.clock.now(), event, notificationType });
