@@ -1,6 +1,7 @@
 // `npm run bench` (issue 8 item 4): runs the four benchmarks, prints a table per benchmark and PASS/FAIL
 // per target, writes bench/results/bench-<time>.json (and latest.json). Not part of `npm test`.
-// Options: --quick (short windows, for a smoke run), --only=scale,detection,agent,awd,hostile.
+// Options: --quick (short windows, for a smoke run), --only=scale,detection,agent,awd,hostile (and faults: issue 12,
+// about 8 minutes, run only when named: --only=faults; BENCH_FAULT_SEED=<seed> replays its trials).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -9,6 +10,7 @@ import { runAgent } from './agent.js';
 import { runAwd } from './awd.js';
 import { runAwdIsolation } from './awd-isolation.js';
 import { runDetection } from './detection.js';
+import { runFaults } from './faults.js';
 import { runHostile } from './hostile.js';
 import { runScale } from './scale.js';
 import { CPUS, HAS_TASKSET } from './lib/util.js';
@@ -146,6 +148,29 @@ if (only.includes('hostile')) {
   target('hostile: good-guest jitter p99 ≤ 10 ms', `${f(r.jitterP99Ms, 2)} ms`, r.jitterP99Ms <= 10);
   target('hostile: 0 false losses', String(r.falseLosses), r.falseLosses === 0);
   target('hostile: server log ≤ 1 MB per minute', `${f(r.logMbPerMin, 3)} MB/min`, r.logMbPerMin <= 1);
+}
+
+if (only.includes('faults')) {
+  stage = 'faults';
+  const trials = quick ? 20 : 100;
+  console.error(`faults: ${trials} randomized fault trials and one VIM outage of ${quick ? '30 s' : '6 min'} …`);
+  const r = await runFaults({ trials, quick });
+  results.faults = r;
+  table(`f) faults (issue 12): ${r.trials} randomized trials over real agent/server processes, seed ${r.seed}`, [
+    ['trials', (x) => Object.entries(x.perKind).map(([k, v]) => `${k}=${v}`).join(' ')], ['alarms', (x) => String(x.alarmsExpected)],
+    ['lost', (x) => String(x.lostAlarms)], ['duplicates', (x) => String(x.duplicates)], ['votes lost', (x) => `${x.lostVotes}/${x.votes}`],
+    ['zombies', (x) => `${x.zombies}/${x.deleted}`], ['flood depth', (x) => String(x.floodDepthMax)],
+    ['recovery→delivery p50', (x) => f(x.recoveryP50Ms)], ['p99', (x) => f(x.recoveryP99Ms)], ['max', (x) => f(x.recoveryMaxMs)], ['errors', (x) => String(x.errors.length)],
+  ], [r]);
+  const l = r.long;
+  console.log(`long VIM outage of ${f(l.outageMs / 60_000, 1)} min with a loss in it: delivered ${l.delivered} ${f(l.deliveryMs)} ms after the VIM was back, ${l.alarms} alarm(s), action ${l.repairAction}, dropped ${l.dropped}`);
+  for (const e of r.errors) console.log(`  trial error: ${e}`);
+  console.log('(recovery = the VIM back, or the agent back for a vote; flood depth = the agent outbox after 10 000 service events and one loss, VIM down)');
+  target(`faults: 0 lost alarms over ${r.trials} trials`, `${r.lostAlarms} of ${r.alarmsExpected}`, r.lostAlarms === 0 && r.errors.length === 0);
+  target('faults: 0 zombies', `${r.zombies} of ${r.deleted}`, r.zombies === 0);
+  target('faults: 0 lost vote results', `${r.lostVotes} of ${r.votes}`, r.lostVotes === 0);
+  target('faults: recovery → delivery p99 ≤ 2 s', `${f(r.recoveryP99Ms)} ms`, r.recoveryP99Ms <= 2_000);
+  target(`faults: a ${f(l.outageMs / 60_000, 1)} min VIM outage loses no alarm`, l.delivered ? `${l.alarms} alarm, ${f(l.deliveryMs)} ms` : 'lost', l.delivered && l.alarms === 1 && l.repairAction === 'reboot');
 }
 
 console.log('\nTargets');
