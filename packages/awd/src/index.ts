@@ -5,7 +5,7 @@
  */
 export { Awd, type AwdDeps } from './awd.js';
 export { benchFiring, type FiringBenchOptions, type FiringBenchResult } from './bench-firing.js';
-export { systemClock } from './clock.js';
+export { afterPendingIo, systemClock } from './clock.js';
 export * from './config.js';
 export * from './errors.js';
 export * from './events.js';
@@ -14,7 +14,7 @@ export * from './input-decoder.js';
 export { createMetrics, type AwdMetrics } from './metrics.js';
 export { Notifier, type NotifierDeps, type NotifierPolicy, type NotifyConnection, type NotifyResult } from './notifier.js';
 export { parseQemuOpts, parseQemuBool, type QemuOpts } from './qemu-opts.js';
-export { hmpCommands, qmpCommands } from './script.js';
+export { hmpCommands, parseScript, qmpCommands, ScriptSyntaxError, type ParsedScript } from './script.js';
 export { SocketNode, MAX_QUEUED_BYTES, type SocketNodeDeps } from './socket-node.js';
 export { Watchdog, type PulsePort, type WatchdogDeps, type WatchdogMetrics } from './watchdog.js';
 export * from './watchdog-machine.js';
