@@ -13,7 +13,7 @@ describe('README', () => {
   });
 
   it('documents every watchdog property and input/notify mode', () => {
-    for (const key of ['pulse_interval', 'timeout', 'input', 'notify', 'arm_at_start', 'notify_retries', 'notify_retry_ms', 'notify_timeout_ms', 'opt_script', 'iothread']) {
+    for (const key of ['pulse_interval', 'timeout', 'input', 'notify', 'arm_at_start', 'notify_retries', 'notify_retry_ms', 'notify_timeout_ms', 'opt_script', 'iothread', 'max_script_bytes', 'stall_threshold_ms']) {
       expect(README).toContain(`\`${key}\``);
     }
     for (const mode of ['`any`', '`frame`', '`watchdog1`', '**auto**', '**raw**', '**hmp**', '**qmp**']) expect(README).toContain(mode);
