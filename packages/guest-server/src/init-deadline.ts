@@ -29,6 +29,8 @@ export interface RestoredKnowledge {
   readonly lost: CorrectiveAction | undefined;
   /** A vote or notice was outstanding: its result can only be `error` now. */
   readonly vote: { readonly event: EventType; readonly notificationType: 'revocable' | 'irrevocable' } | undefined;
+  /** A departure under way (paused, suspended, migrating): the guest is expected to be away, no deadline. */
+  readonly departure: { readonly event: EventType; readonly kind: 'parked' | 'moving' } | undefined;
 }
 
 export type RestoredEvent = { readonly type: 'restored'; readonly at: number; readonly knowledge: RestoredKnowledge };
@@ -45,7 +47,7 @@ export function initDeadlineMs(p: InitDeadlinePolicy, params: GuestParams): numb
 /** The restore step: persisted knowledge back into a fresh record (which has no channel yet). */
 export function restoreInstance(p: InitDeadlinePolicy, s: InstanceState, e: RestoredEvent, fx: InstanceEffect[]): InstanceState {
   const k = e.knowledge;
-  const awaiting = k.heartbeating || k.awaitingInit;
+  const awaiting = (k.heartbeating || k.awaitingInit) && k.departure === undefined;
   fx.push({ type: 'log', level: 'info', msg: 'instance restored from the state directory', fields: { heartbeating: k.heartbeating, awaitingInit: awaiting, lost: k.lost } });
   if (k.vote !== undefined) {
     // The notice died with the old process: its result can only be an error now (issue 12 item 7).
@@ -54,6 +56,7 @@ export function restoreInstance(p: InitDeadlinePolicy, s: InstanceState, e: Rest
   return {
     ...s, params: k.params, reporting: k.reporting, heartbeating: k.heartbeating, lost: k.lost,
     initDeadline: awaiting ? e.at + initDeadlineMs(p, k.params) : undefined,
+    departure: k.departure === undefined ? undefined : { ...k.departure, since: e.at },
   };
 }
 

@@ -31,6 +31,8 @@ export const KnowledgeSchema = z.object({
     restartSecs: SecsSchema,
   }),
   vote: z.object({ event: z.enum(EVENT_TYPES), notificationType: z.enum(['revocable', 'irrevocable']) }).optional(),
+  /** An agreed pause/suspend/migration under way (losing the guest is expected: no init deadline). */
+  departure: z.object({ event: z.enum(EVENT_TYPES), kind: z.enum(['parked', 'moving']) }).optional(),
   condition: z.object({
     kind: z.enum(INSTANCE_CONDITIONS),
     since: z.number().nonnegative(),
@@ -58,6 +60,7 @@ export function knowledgeOf(s: InstanceState, provisioned: boolean, mark: Condit
     ...(s.lost === undefined ? {} : { lost: s.lost }),
     params: { ...s.params },
     ...(v.kind === 'pending' ? { vote: { event: v.event, notificationType: v.notificationType } } : {}),
+    ...(s.departure === undefined ? {} : { departure: { event: s.departure.event, kind: s.departure.kind } }),
     ...(mark === undefined ? {} : { condition: { kind: mark.condition, since: mark.sinceMs, ...(mark.eventId === undefined ? {} : { eventId: mark.eventId }) } }),
   };
 }
@@ -77,6 +80,7 @@ export function restoredKnowledge(k: Knowledge): RestoredKnowledge {
     awaitingInit: k.awaitingInit,
     lost: k.lost,
     vote: k.vote,
+    departure: k.departure,
   };
 }
 
@@ -86,7 +90,7 @@ export function restoredKnowledge(k: Knowledge): RestoredKnowledge {
  */
 export function knowledgeChanged(a: InstanceState, b: InstanceState): boolean {
   return a.params !== b.params || a.heartbeating !== b.heartbeating || a.reporting !== b.reporting
-    || a.lost !== b.lost || (a.initDeadline === undefined) !== (b.initDeadline === undefined)
+    || a.lost !== b.lost || a.departure !== b.departure || (a.initDeadline === undefined) !== (b.initDeadline === undefined)
     || (a.vote.kind === 'pending') !== (b.vote.kind === 'pending') || (a.vote.kind === 'pending' && a.vote !== b.vote && b.vote.kind === 'pending' && a.vote.event !== b.vote.event);
 }
 

@@ -12,7 +12,7 @@ import { INIT, counts, heartbeating, policy, reports, response, run, sends } fro
 
 const PARAMS = { ...DEFAULT_GUEST_PARAMS, invocationId: 77, name: 'vm', correctiveAction: 'reboot' as const, intervalMs: 1_000 };
 const knowledge = (patch: Partial<RestoredKnowledge> = {}): RestoredKnowledge => ({
-  params: PARAMS, reporting: true, heartbeating: true, awaitingInit: false, lost: undefined, vote: undefined, ...patch,
+  params: PARAMS, reporting: true, heartbeating: true, awaitingInit: false, lost: undefined, vote: undefined, departure: undefined, ...patch,
 });
 
 function restored(patch: Partial<RestoredKnowledge> = {}, p = policy({ initDeadlineMs: 20_000 })): [InstanceState, ReturnType<typeof reports>] {
@@ -104,6 +104,15 @@ describe('init deadline', () => {
     expect(idle.initDeadline).toBeUndefined();
   });
 
+  it('a guest paused or migrating when the server died is expected away: restored with its departure, no deadline', () => {
+    const p = policy({ initDeadlineMs: 1_000 });
+    const [s0] = restored({ departure: { event: 'pause', kind: 'parked' } }, p);
+    expect(s0.initDeadline).toBeUndefined();
+    expect(s0.departure).toEqual({ event: 'pause', kind: 'parked', since: 1_000 });
+    const [, fx] = run(p, s0, [{ type: 'channel-found', at: 1_000 }, { type: 'connected', at: 1_000 }, { type: 'tick', at: 60_000 }]);
+    expect(reports(fx).filter((r) => (r as { kind: string }).kind === 'loss')).toEqual([]);
+  });
+
   it('[12.7] a vote outstanding when the server died ends as error after the restart', () => {
     const [, rs] = restored({ vote: { event: 'stop', notificationType: 'revocable' } });
     expect(rs).toEqual([{ kind: 'vote-result', event: 'stop', notificationType: 'revocable', vote: 'error', reason: 'guest-server restarted while the notice was outstanding' }]);
@@ -134,7 +143,7 @@ describe('instance knowledge record', () => {
     const record = knowledgeOf(s, true, { condition: 'healthy', sinceMs: 5, eventId: 'b-3' });
     const parsed = parseKnowledge(JSON.parse(JSON.stringify(record)));
     expect(parsed).toEqual(record);
-    expect(restoredKnowledge(record)).toEqual({ params: s.params, reporting: true, heartbeating: true, awaitingInit: false, lost: undefined, vote: undefined });
+    expect(restoredKnowledge(record)).toEqual({ params: s.params, reporting: true, heartbeating: true, awaitingInit: false, lost: undefined, vote: undefined, departure: undefined });
     expect(parseKnowledge({ ...record, v: 2 })).toBeUndefined();
     expect(parseKnowledge({ ...record, params: { ...record.params, correctiveAction: 'explode' } })).toBeUndefined();
   });
