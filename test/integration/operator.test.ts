@@ -51,7 +51,12 @@ describe('guestctl against a running fleet (issue 15)', () => {
     await waitFor(async () => (await instances()).filter((i) => i.state === 'healthy').length === 6, 20_000, 'six healthy instances', () => fleet.output());
     const rows = await instances();
     expect(rows.map((r) => r.uuid).sort()).toEqual([...fleet.ready.uuids].sort());
-    for (const row of rows) expect(row).toMatchObject({ hostname: 'compute-0', reporting: 'enabled', heartbeating: 'enabled', state: 'healthy' });
+    for (const row of rows) {
+      // The guest's own figures come from guest-server: its init (name, interval) and its cycle (misses, round trip).
+      expect(row).toMatchObject({ hostname: 'compute-0', reporting: 'enabled', heartbeating: 'enabled', state: 'healthy', interval_ms: 400, misses: 0 });
+      expect(row['name']).toEqual(expect.any(String));
+      expect(row['rtt_ms']).toEqual(expect.any(Number));
+    }
     const hosts = JSON.parse((await guestctl(['hosts', '-f', 'json'])).stdout) as Record<string, unknown>[];
     expect(hosts).toHaveLength(1);
     expect(hosts[0]).toMatchObject({ hostname: 'compute-0', reporting: 'enabled', reachable: true, instances: 6, healthy: 6, failed: 0 });

@@ -4,9 +4,13 @@
  * (noteServerEvent), and by a periodic comparison of views for everything else (VIM commands, audits,
  * server reachability), which runs only while someone listens.
  */
-import type { Clock, InstanceState, OperatorHostList, OperatorInstance, OperatorStreamMessage, PeerEvent } from '@guesthb/protocol';
+import type {
+  Clock, InstanceQueryReply, InstanceState, OperatorHostList, OperatorInstance, OperatorStreamMessage, PeerEvent,
+} from '@guesthb/protocol';
 import type { Logger } from 'pino';
-import { emptyCounts, factsOf, hostView, instanceView, serverView, uuidOf, type InstanceFacts } from './fleet-view.js';
+import {
+  detailOf, emptyCounts, factsOf, hostView, instanceView, serverView, uuidOf, type GuestDetail, type InstanceFacts,
+} from './fleet-view.js';
 import type { InventoryReader } from './inventory.js';
 
 /** What the operator routes need; implemented by InventoryFleet, or by a fake in tests of the routes. */
@@ -43,6 +47,8 @@ const DEFAULT_POLL_MS = 1000;
 export class InventoryFleet implements FleetSource {
   readonly #deps: InventoryFleetDeps;
   readonly #facts = new Map<string, InstanceFacts>();
+  /** Name, interval, misses, round-trip: from the server's events and its audit replies. */
+  readonly #details = new Map<string, GuestDetail>();
   readonly #listeners = new Set<(message: OperatorStreamMessage) => void>();
   /** Last view sent per instance / host (as JSON), to send only changes. */
   readonly #sentInstances = new Map<string, { readonly json: string; readonly hostname: string }>();
@@ -112,12 +118,20 @@ export class InventoryFleet implements FleetSource {
     const uuid = uuidOf(event);
     if (uuid !== undefined) {
       const facts = factsOf(event, this.#facts.get(uuid));
-      if (facts !== undefined) this.#remember(uuid, facts);
+      if (facts !== undefined) this.#remember(this.#facts, uuid, facts);
+    }
+    if (event.kind === 'running' || event.kind === 'stopped' || event.kind === 'ill-health') {
+      this.#remember(this.#details, event.instance.uuid, detailOf(event.instance, this.#details.get(event.instance.uuid)));
     }
     if (this.#listeners.size === 0) return;
     const facts = uuid === undefined ? undefined : this.#facts.get(uuid);
     if (facts !== undefined) this.#emit({ type: 'server-event', hostname: event.hostname, uuid: uuid ?? null, event: facts.lastEvent });
     if (uuid !== undefined) this.#sendIfChanged(uuid);
+  }
+
+  /** Takes the guest details of a server's GET /v1/instances reply (the server audit); changes go out at the next comparison. */
+  noteServerQuery(reply: InstanceQueryReply): void {
+    for (const info of reply.instances) this.#remember(this.#details, info.uuid, detailOf(info, this.#details.get(info.uuid)));
   }
 
   /** Stops the comparison timer and drops the listeners. Idempotent. */
@@ -128,11 +142,11 @@ export class InventoryFleet implements FleetSource {
     this.#timer = undefined;
   }
 
-  #remember(uuid: string, facts: InstanceFacts): void {
-    this.#facts.delete(uuid); // re-insert: the map's order is least recently updated first
-    this.#facts.set(uuid, facts);
+  #remember<T>(map: Map<string, T>, uuid: string, value: T): void {
+    map.delete(uuid); // re-insert: the map's order is least recently updated first
+    map.set(uuid, value);
     const max = this.#deps.maxFacts ?? 200_000;
-    while (this.#facts.size > max) this.#facts.delete(this.#facts.keys().next().value as string);
+    while (map.size > max) map.delete(map.keys().next().value as string);
   }
 
   #view(uuid: string): OperatorInstance | undefined {
@@ -141,7 +155,7 @@ export class InventoryFleet implements FleetSource {
     if (inst === undefined) return undefined;
     const server = inventory.server(inst.hostname);
     const reachable = server !== undefined && this.#deps.clock.now() - server.lastContactMs <= this.#deps.reachableWindowMs();
-    return instanceView(inst, inventory.hostByName(inst.hostname), reachable, this.#facts.get(uuid));
+    return instanceView(inst, inventory.hostByName(inst.hostname), reachable, this.#facts.get(uuid), this.#details.get(uuid));
   }
 
   #sendIfChanged(uuid: string): void {
@@ -170,6 +184,7 @@ export class InventoryFleet implements FleetSource {
       if (inventory.instance(uuid) !== undefined) continue;
       this.#sentInstances.delete(uuid);
       this.#facts.delete(uuid);
+      this.#details.delete(uuid);
       this.#emit({ type: 'instance-removed', uuid, hostname });
     }
     for (const inst of inventory.instances()) this.#sendIfChanged(inst.uuid);

@@ -4,7 +4,7 @@
  * No I/O and no clock here: `nowMs` is an input.
  */
 import type {
-  InstanceState, OperatorHost, OperatorInstance, OperatorLastEvent, OperatorServer, PeerEvent, StateCounts,
+  InstanceInfo, InstanceState, OperatorHost, OperatorInstance, OperatorLastEvent, OperatorServer, PeerEvent, StateCounts,
 } from '@guesthb/protocol';
 import { INSTANCE_STATES } from '@guesthb/protocol';
 import type { Host, Instance, ServerRecord } from './inventory.js';
@@ -15,6 +15,24 @@ export type GuestCondition = 'ok' | 'unhealthy' | 'failed' | 'disconnected' | 'n
 export interface InstanceFacts {
   readonly lastEvent: OperatorLastEvent;
   readonly condition: GuestCondition;
+}
+
+/** What guest-server reports of the guest itself (optional InstanceInfo fields of issue 15). */
+export interface GuestDetail {
+  readonly name: string | null;
+  readonly intervalMs: number | null;
+  readonly misses: number | null;
+  readonly lastRttMs: number | null;
+}
+
+/** The detail an InstanceInfo carries; a field the server did not send keeps its previous value. */
+export function detailOf(info: InstanceInfo, previous: GuestDetail | undefined): GuestDetail {
+  return {
+    name: info.name ?? previous?.name ?? null,
+    intervalMs: info.intervalMs ?? previous?.intervalMs ?? null,
+    misses: info.misses ?? previous?.misses ?? null,
+    lastRttMs: info.lastRttMs ?? previous?.lastRttMs ?? null,
+  };
 }
 
 /** Stop reasons that mean the guest's channel went away (the guest did not just stop being monitored). */
@@ -77,11 +95,14 @@ export function deriveState(inst: Instance, host: Host | undefined, serverReacha
   return 'waiting-init';
 }
 
-export function instanceView(inst: Instance, host: Host | undefined, serverReachable: boolean, facts: InstanceFacts | undefined): OperatorInstance {
+export function instanceView(
+  inst: Instance, host: Host | undefined, serverReachable: boolean, facts: InstanceFacts | undefined, detail?: GuestDetail,
+): OperatorInstance {
   return {
-    uuid: inst.uuid, hostname: inst.hostname, name: null, reporting: inst.reporting, heartbeating: inst.heartbeating,
+    uuid: inst.uuid, hostname: inst.hostname, name: detail?.name ?? null, reporting: inst.reporting, heartbeating: inst.heartbeating,
     state: deriveState(inst, host, serverReachable, facts), correctiveAction: inst.correctiveAction,
-    intervalMs: null, lastRttMs: null, misses: null, lastEvent: facts?.lastEvent ?? null,
+    intervalMs: detail?.intervalMs ?? null, lastRttMs: detail?.lastRttMs ?? null, misses: detail?.misses ?? null,
+    lastEvent: facts?.lastEvent ?? null,
   };
 }
 

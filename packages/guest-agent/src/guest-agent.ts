@@ -252,7 +252,13 @@ export function createGuestAgent(deps: GuestAgentDeps): GuestAgent {
   const guard = new ListenerGuard(metrics.registry, log.child({ component: 'listeners' }), () => deps.clock.now());
   guard.apply(rxApp.server, 'rx', RX_HTTP_LIMITS);
   guard.apply(vimApp.server, 'vim', VIM_HTTP_LIMITS);
-  const auditDeps = { state: () => state, dispatch: (input: AgentInput) => void dispatch(input), clock: { now }, metrics };
+  const auditDeps = {
+    state: () => state, clock: { now }, metrics,
+    dispatch: (input: AgentInput): void => {
+      if (input.type === 'server-audit-reply') fleet.noteServerQuery(input.reply); // guest names, intervals, misses (issue 15)
+      void dispatch(input);
+    },
+  };
   const firstDelayMs = deps.firstAuditDelayMs ?? 2_000;
   const vimAudit = new PeriodicTask({
     clock: deps.clock, log: log.child({ component: 'vim-audit' }), firstDelayMs, periodMs: config.auditPeriodMs,

@@ -74,6 +74,17 @@ describe('InventoryFleet', () => {
     expect(fleet.hosts().hosts[0]?.server).toMatchObject({ reachable: false, lastContactAgoMs: 10_001 });
   });
 
+  it('shows the name, interval, misses and round trip that the server reports in events and audit replies', () => {
+    const { fleet } = setUp();
+    expect(fleet.instance(UUID)).toMatchObject({ name: null, intervalMs: null, misses: null, lastRttMs: null });
+    fleet.noteServerEvent({ ...header, kind: 'running', instance: { ...info, name: 'vm-1', intervalMs: 400, misses: 0, lastRttMs: 0.3 } });
+    expect(fleet.instance(UUID)).toMatchObject({ name: 'vm-1', intervalMs: 400, misses: 0, lastRttMs: 0.3 });
+    expect(fleet.instance('vm-1')?.uuid).toBe(UUID);
+    // An audit reply without a round trip (challenge in flight) keeps the last one.
+    fleet.noteServerQuery({ hostname: 'compute-0', url: 'http://s:2411', bootId: 'boot1', hostReporting: 'enabled', instances: [{ ...info, name: 'vm-1', intervalMs: 400, misses: 1 }] });
+    expect(fleet.instance(UUID)).toMatchObject({ misses: 1, lastRttMs: 0.3 });
+  });
+
   it('sends a server event at once, other changes at the next comparison, and stops its timer when closed', () => {
     const { clock, inventory, fleet } = setUp();
     const got: OperatorStreamMessage[] = [];

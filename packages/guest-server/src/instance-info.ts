@@ -16,5 +16,12 @@ export function buildInstanceInfo(hostname: string, uuid: string, s: InstanceSta
     'suspend-to': String(p.suspendSecs),
     'resume-to': String(p.resumeSecs),
     'vote-to': String(p.voteSecs),
+    // For the operator's view (issue 15): known once the guest has sent init.
+    ...(p.invocationId === 0 ? {} : { name: p.name, intervalMs: p.intervalMs }),
+    misses: s.cycle.kind === 'cycling' ? s.cycle.misses : 0,
+    // An answered challenge's round trip: the answer is the last sign of life of the cycle.
+    ...(s.cycle.kind === 'cycling' && s.cycle.answered && s.lastSignAt >= s.cycle.sentAt
+      ? { lastRttMs: Math.round((s.lastSignAt - s.cycle.sentAt) * 1000) / 1000 }
+      : {}),
   };
 }

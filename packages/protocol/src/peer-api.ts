@@ -78,6 +78,15 @@ export const InstanceInfoSchema = z.object({
   conditionSinceMs: z.number().int().nonnegative().optional(),
   /** Id of the event that reported the current condition (the agent dedupes on it). */
   conditionEventId: z.string().min(1).max(128).optional(),
+  // Optional (issue 15), for the operator's view (guestctl, /ui); absent from the original's records.
+  /** The guest's name from its init message. */
+  name: z.string().max(256).optional(),
+  /** The heartbeat interval in use (the guest's heartbeat_interval_ms, floored at the pulse period). */
+  intervalMs: z.number().int().nonnegative().optional(),
+  /** Consecutive heartbeat windows without a valid answer, now. */
+  misses: z.number().int().nonnegative().optional(),
+  /** The last challenge's round-trip time (challenge sent → valid response), ms. */
+  lastRttMs: z.number().nonnegative().optional(),
 });
 export type InstanceInfo = z.infer<typeof InstanceInfoSchema>;
 
