@@ -16,3 +16,4 @@ export {
 export { readTokenFile, type TokenFileResult } from './token-file.js';
 export { bearerMatches } from './bearer-auth.js';
 export { LogRateLimiter, TokenBucket, type LogDecision, type LogRateLimitOptions } from './rate-limit.js';
+export { DEFAULT_HTTP_LIMITS, applyHttpLimits, connectionCap, descriptorLimits, type ApplyHttpLimitsOptions, type ConnectionRefusal, type HttpLimits } from './http-limits.js';

@@ -10,7 +10,7 @@ import {
   ActionCommandSchema, HostReportingCommandSchema, InstanceStateCommandSchema, InstanceUuidSchema, PeerPath,
   type ActionAccepted, type HostReportingCommand, type InstanceInfo, type InstanceQueryReply, type PeerErrorBody,
 } from '@guesthb/protocol';
-import { bearerMatches } from '@guesthb/daemon-kit';
+import { DEFAULT_HTTP_LIMITS, LogRateLimiter, applyHttpLimits, bearerMatches, type ConnectionRefusal, type HttpLimits } from '@guesthb/daemon-kit';
 import { GuestServerError, HTTP_STATUS_OF, type GuestServerErrorCode } from './errors.js';
 
 /** What the routes need from the server. */
@@ -30,12 +30,31 @@ export interface ApiDeps {
   readonly log: Logger;
   /** The bearer token required on /v1/*, or undefined for none. */
   readonly token: () => string | undefined;
+  /** Connection bounds of the listener (DEFAULT_HTTP_LIMITS when absent). */
+  readonly limits?: HttpLimits;
+  /** A connection closed at accept by the limits (for a metric). */
+  readonly onConnectionRefused?: (reason: ConnectionRefusal) => void;
+  /** Monotonic ms, for the rate limit of the refusal log line. */
+  readonly now?: () => number;
 }
 
 export function buildApi(deps: ApiDeps): FastifyInstance {
   // Request logs would be one info line per agent audit; failures are logged by the error handler.
   const app = fastify({ loggerInstance: deps.log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: 64 * 1024 });
   const { port } = deps;
+  // Bounded connections (issue 11 item 3): an idle-connection flood must not take the descriptors that
+  // discovery, the channels and the outbox need. Refusals are counted and logged at most a few times a minute.
+  const refusalLog = new LogRateLimiter({ burst: 5, perMinute: 2, summaryPeriodMs: 60_000 });
+  const now = deps.now ?? ((): number => performance.now());
+  applyHttpLimits(app.server, deps.limits ?? DEFAULT_HTTP_LIMITS, {
+    listeners: 1,
+    onRefused: (reason, remoteAddress) => {
+      deps.onConnectionRefused?.(reason);
+      const decision = refusalLog.check(now());
+      if (decision.summarize > 0) deps.log.warn({ suppressed: decision.summarize }, 'connection refusals not logged (rate limit)');
+      if (decision.write) deps.log.warn({ reason, remoteAddress }, 'connection refused: listener limit');
+    },
+  });
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
     if (err instanceof GuestServerError) return sendError(reply, err.code, err.message);

@@ -148,7 +148,10 @@ export class GuestServer implements CommandPort {
     this.#started = true;
     const c = this.#config;
     this.#token = await readToken(c.tokenFile);
-    this.#app = buildApi({ port: this, log: this.#log.child({ component: 'api' }), token: () => this.#token });
+    this.#app = buildApi({
+      port: this, log: this.#log.child({ component: 'api' }), token: () => this.#token,
+      onConnectionRefused: (reason) => this.metrics.connectionRefused(reason), now: () => this.#deps.clock.now(),
+    });
     await this.#app.listen({ host: c.bindAddress, port: c.rxPort });
     const address = this.#app.server.address();
     this.#port = typeof address === 'object' && address !== null ? address.port : c.rxPort;

@@ -88,6 +88,17 @@ export class ServerMetrics implements SessionMetrics, OutboxMetrics {
     this.#logSuppressed.inc();
   }
 
+  readonly #connectionsRefused = new Counter({
+    name: 'guest_server_http_connections_refused_total',
+    help: 'Connections to the API closed at accept by its limits (max-connections, per-address)',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+
+  connectionRefused(reason: string): void {
+    this.#connectionsRefused.inc({ reason });
+  }
+
   observeLatenessMs(ms: number): void {
     this.#lateness.observe(ms / 1000);
   }
