@@ -72,6 +72,8 @@ export const DEFAULT_PULSE_INTERVAL_MS = 5000;
 export const DEFAULT_TIMEOUT_MS = 2000;
 /** Default `max_script_bytes`: 1 MiB. */
 export const DEFAULT_MAX_SCRIPT_BYTES = 1024 * 1024;
+/** Highest `max_script_bytes` accepted: 64 MiB. */
+export const MAX_SCRIPT_BYTES_LIMIT = 64 * 1024 * 1024;
 /** Default `stall_threshold_ms`. */
 export const DEFAULT_STALL_THRESHOLD_MS = 500;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -219,6 +221,9 @@ function parseWatchdog(
   const notificationNode = resolveChardev(notifyId, chardevs, used);
   const notify = oneOf('notify', p.get('notify') ?? 'auto', NOTIFY_MODES);
   const maxScriptBytes = positiveOr('max_script_bytes', p.get('max_script_bytes'), DEFAULT_MAX_SCRIPT_BYTES);
+  if (maxScriptBytes > MAX_SCRIPT_BYTES_LIMIT) {
+    throw new AwdError(AwdErrorCode.OBJECT_INVALID, `Property 'advanced-watchdog.max_script_bytes' must be at most ${MAX_SCRIPT_BYTES_LIMIT}`);
+  }
   const script = loadScript(scriptPath, maxScriptBytes, notify, readScript);
   return Object.freeze({
     id,

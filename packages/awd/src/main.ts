@@ -33,14 +33,21 @@ export function loadConfig(argv: readonly string[]): AwdConfig {
   return buildConfig(raw, readBounded);
 }
 
-/** Reads at most `maxBytes + 1` bytes of a file: enough to tell that it is too large, never more. */
+/** Reads a file in 64 KiB steps, stopping once it holds more than `maxBytes`: enough to refuse it, never more. */
 function readBounded(path: string, maxBytes: number): string {
   const fd = openSync(path, 'r');
   try {
-    const buffer = Buffer.alloc(maxBytes + 1);
+    const chunks: Buffer[] = [];
     let length = 0;
-    for (let n = -1; n !== 0 && length < buffer.length; length += n) n = readSync(fd, buffer, length, buffer.length - length, null);
-    return buffer.toString('utf8', 0, length);
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(64 * 1024);
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      chunks.push(chunk.subarray(0, n));
+      length += n;
+      if (length > maxBytes) break;
+    }
+    return Buffer.concat(chunks, length).toString('utf8');
   } finally {
     closeSync(fd);
   }

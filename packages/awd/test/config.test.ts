@@ -79,6 +79,7 @@ describe('config', () => {
     ['awd_node=detection,notification_node=notification,opt_script=f', AwdErrorCode.OBJECT_INVALID, "advanced-watchdog 'a': missing 'iothread' (needs 'awd_node', 'notification_node', 'opt_script' and 'iothread')"],
     ['notification_node=notification,iothread=i', AwdErrorCode.OBJECT_INVALID, "advanced-watchdog 'a': missing 'awd_node', 'opt_script' (needs 'awd_node', 'notification_node', 'opt_script' and 'iothread')"],
     ['awd_node=detection,notification_node=notification,opt_script=f,iothread=i,max_script_bytes=0', AwdErrorCode.NOT_POSITIVE, "Property 'advanced-watchdog.max_script_bytes' requires a positive value"],
+    ['awd_node=detection,notification_node=notification,opt_script=f,iothread=i,max_script_bytes=67108865', AwdErrorCode.OBJECT_INVALID, "Property 'advanced-watchdog.max_script_bytes' must be at most 67108864"],
     ['awd_node=nope,notification_node=notification,opt_script=f,iothread=i', AwdErrorCode.CHARDEV_NOT_FOUND, "Device 'nope' not found"],
     ['awd_node=detection,notification_node=detection,opt_script=f,iothread=i', AwdErrorCode.CHARDEV_IN_USE, "Device 'detection' is in use"],
     ['awd_node=detection,notification_node=notification,opt_script=f,iothread=i,timeout=0', AwdErrorCode.NOT_POSITIVE, "Property 'advanced-watchdog.timeout' requires a positive value"],
