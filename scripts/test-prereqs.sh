@@ -5,6 +5,7 @@
 #      promtool, …): installed with apt-get when missing (root or password-less sudo);
 #   2. .ci/setup.d/*.sh in name order (the guest kernel of the real-VM test, into .cache/e2e).
 # Set GUESTHB_SKIP_PREREQS=1 to skip this step (the tests that need what is missing then fail, with the reason).
+# GUESTHB_APT_PACKAGES and GUESTHB_SETUP_DIR replace the package list and the set-up directory (tests).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
@@ -20,7 +21,9 @@ if ! command -v dpkg >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; th
        "run the tests on Debian 12 (as CI does), or install the equivalents of the packages in .ci/apt-packages.txt and run with GUESTHB_SKIP_PREREQS=1"
 fi
 
-mapfile -t pkgs < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' .ci/apt-packages.txt)
+list=${GUESTHB_APT_PACKAGES:-.ci/apt-packages.txt}
+setup_dir=${GUESTHB_SETUP_DIR:-.ci/setup.d}
+mapfile -t pkgs < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$list")
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then
@@ -36,7 +39,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
     || fail "apt-get install ${missing[*]} failed" "run it by hand to see why: sudo apt-get install -y ${missing[*]}"
 fi
 
-for s in .ci/setup.d/*.sh; do
+for s in "$setup_dir"/*.sh; do
   [ -e "$s" ] || continue
   out=$(bash "$s" 2>&1) || fail "set-up script $s failed: $(printf '%s' "$out" | tail -3 | tr '\n' ' ')" \
                                "run bash $s to see the whole output (it needs network access to a Debian mirror)"
