@@ -9,7 +9,7 @@ export { iniBool, iniInt, iniString, iniUrl, LOG_LEVELS, type LogLevel } from '.
 export { removePidfile, writePidfile } from './pidfile.js';
 export { installCrashHandlers, installReload, installShutdown, type ShutdownOptions } from './shutdown.js';
 export { runMain } from './run-main.js';
-export { createRootLogger } from './logger.js';
+export { createRootLogger, stdoutDestination } from './logger.js';
 export {
   GuestIniDebugSection, GuestIniTimeoutsSection, iniSchemaError, logLevelFromDebug, type GuestIniDebug,
 } from './guest-ini.js';

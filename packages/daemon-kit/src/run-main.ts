@@ -1,15 +1,16 @@
 /** The body of every bin.ts: run main, and turn a ConfigError into exit code 2 with a one-line message. */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeSync } from 'node:fs';
 import { CONFIG_EXIT_CODE, ConfigError } from './config-error.js';
 
 /**
  * Runs `main`; on failure prints the reason to stderr (no logger exists yet) and sets the exit code.
  * With `usage`, `--help` or `-h` anywhere on the command line prints it to stdout and exits 0 without
  * running main. With `packageJson` (the URL of the bin's package.json), `--version` prints
- * `<name> <version>` and exits 0.
+ * `<name> <version>` and exits 0. A failed main exits the process at once (`exit`), whatever it left open.
  */
 export function runMain(
   name: string, main: () => Promise<void>, usage?: string, argv: readonly string[] = process.argv.slice(2), packageJson?: URL,
+  exit: (code: number) => void = (code) => process.exit(code),
 ): void {
   if (usage !== undefined && (argv.includes('--help') || argv.includes('-h'))) {
     process.stdout.write(`${usage.trimEnd()}\n`);
@@ -22,13 +23,15 @@ export function runMain(
     return;
   }
   main().catch((err: unknown) => {
+    // Exit at once: a half-started daemon (one listener bound, the other EADDRINUSE) must not keep running
+    // with its timers and sockets, looking alive to systemd (issue 11 item 7).
     if (err instanceof ConfigError) {
-      process.stderr.write(`${name}: configuration error: ${err.message}\n`);
-      process.exitCode = CONFIG_EXIT_CODE;
+      writeStderr(`${name}: configuration error: ${err.message}\n`);
+      exit(CONFIG_EXIT_CODE);
       return;
     }
-    process.stderr.write(`${name}: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exitCode = 1;
+    writeStderr(`${name}: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    exit(1);
   });
 }
 
@@ -39,5 +42,14 @@ export function packageVersion(packageJson: URL): string {
     return typeof pkg.version === 'string' ? pkg.version : 'unknown';
   } catch {
     return 'unknown';
+  }
+}
+
+/** stderr may be a closed pipe: the message is best effort, the exit code is what counts. */
+function writeStderr(text: string): void {
+  try {
+    writeSync(2, text);
+  } catch {
+    // EPIPE / EBADF: nobody is reading
   }
 }

@@ -52,6 +52,24 @@ describe('runMain', () => {
     expect(outcome.stderr).toMatch(/^child: failed to start: Error: boom at start\n\s+at /);
   });
 
+  it('exits 1 when a listener fails at start, though another one is up and a timer runs (issue 11 item 7)', async () => {
+    const outcome = await start('listen-fail').done;
+    expect(outcome.code).toBe(1);
+    expect(outcome.stderr).toMatch(/^child: failed to start: Error: listen EADDRINUSE/);
+  });
+
+  it('SIGTERM stops a daemon whose stdout is a closed pipe, every time (issue 11 item 7)', async () => {
+    for (let run = 0; run < 5; run++) {
+      const { child, done, stdout } = start('signal-logging');
+      await waitFor(() => stdout().includes('"msg":"ready"'));
+      child.stdout?.destroy();   // the reader goes away: every later log line is EPIPE
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      child.kill('SIGTERM');
+      const outcome = await done;
+      expect(outcome, `run ${run}: ${outcome.stderr}`).toMatchObject({ code: 0, signal: null });
+    }
+  });
+
   it('prints the usage and exits 0 on --help, without running main', async () => {
     const outcome = await start('--help').done;
     expect(outcome).toMatchObject({ code: 0, stdout: 'usage: child MODE\n', stderr: '' });

@@ -56,6 +56,12 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     controller.abort();
   });
 }
+// `npm start | head -3`: once the reader is gone (EPIPE), stop as on Ctrl-C (daemons stopped, temp dir
+// removed) instead of dying on the write error and leaving an orphan guest-agent (issue 11 item 7). Later
+// writes fail the same way and land here too.
+process.stdout.on('error', () => {
+  if (!controller.signal.aborted) controller.abort();
+});
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 runDemo({
   repoRoot,

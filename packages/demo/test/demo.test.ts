@@ -4,6 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -49,6 +50,36 @@ describe('npm start (the demo)', () => {
     expect(existsSync(dir)).toBe(false);
     expect(out).not.toContain('exited unexpectedly');
   });
+
+  it('survives a closed stdout (npm start | head -3): stops its daemons and removes its temp dir (issue 11 item 7)', async () => {
+    const child = spawn(process.execPath, [BIN, '--fault-after-s', '600'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
+    child.stderr.on('data', (c: Buffer) => { err += c.toString(); });
+    const exited = once(child, 'exit');
+    onTestFinished(async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    });
+    await expect.poll(() => /status page: http/.test(out), { timeout: 40_000, interval: 200 }).toBe(true);
+    const dir = /temp dir: (\S+)/.exec(out)?.[1] ?? '';
+    expect(existsSync(dir)).toBe(true);
+    child.stdout.destroy();   // like `head -3` exiting: the next status line is EPIPE
+    const [code] = await exited;
+    expect(code, err).toBe(0);
+    expect(existsSync(dir)).toBe(false);
+    // No daemon of this demo is left: none has the temp dir on its command line.
+    const leftovers: string[] = [];
+    for (const pid of await readdir('/proc').catch(() => [] as string[])) {
+      if (!/^\d+$/.test(pid)) continue;
+      const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+      if (cmdline.includes(dir)) leftovers.push(`${pid}: ${cmdline.replaceAll('\0', ' ')}`);
+    }
+    expect(leftovers).toEqual([]);
+  }, 60_000);
 
   it('--help and --version print and exit 0; a bad flag exits 2', async () => {
     const run = async (args: string[]): Promise<[number | null, string]> => {
