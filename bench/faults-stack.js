@@ -115,10 +115,24 @@ export class FaultStack {
 
   async startServer() {
     const config = join(this.dir, 'server.ini');
-    await writeFile(config, `[client]\nbind_address = 127.0.0.1\nhbs_failure_threshold = 1\nhbs_pulse_period = 100\nadvertise_url = ${this.serverUrl}\nsearch_audit_secs = 5\n`);
+    // init_deadline_secs shortened (default ≈ 20 s for these guests) so a guest hung across a server kill is lost within a trial.
+    await writeFile(config, `[client]\nbind_address = 127.0.0.1\nhbs_failure_threshold = 1\nhbs_pulse_period = 100\nadvertise_url = ${this.serverUrl}\nsearch_audit_secs = 5\ninit_deadline_secs = 3\n`);
     this.server = spawnNode([SERVER_BIN, '--config', config, '--channel-dir', this.channelDir, '--agent-url', this.agentUrl, '--port', String(this.ports.server),
       '--hostname', HOSTNAME, '--log-level', 'warn', '--state-dir', join(this.dir, 'server-state')]);
     await waitHealthy(`${this.serverUrl}/healthz`, this.server);
+  }
+
+  /** kill -9 of guest-server; resolves when it is gone (its state directory stays). */
+  async killServer() {
+    const child = this.server;
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((done) => child.once('exit', done));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  async serverMetric(name) {
+    return (await scrape(`${this.serverUrl}/metrics`)).get(name) ?? 0;
   }
 
   /** kill -9 of the agent; resolves when it is gone. */

@@ -106,6 +106,36 @@ async function voteRestartTrial(stack, random, out) {
   await stack.dropGuest(guest, uuid);
 }
 
+/**
+ * kill -9 of guest-server 0–2.5 s after a guest hung, half the time with the agent dead too (restarted
+ * 0–1 s after the server). The alarm must reach the VIM with the guest's action. Recovery → delivery is
+ * counted when the loss was detected before the kill and not yet at the VIM when the daemons were back
+ * (a kill before detection waits for the init deadline, 3 s here: detection, not delivery).
+ */
+async function serverKillTrial(stack, random, out) {
+  const uuid = newUuid();
+  const action = ACTIONS[Math.floor(random() * ACTIONS.length)];
+  const guest = await stack.guest(uuid, { action });
+  const agentDown = random() < 0.5;
+  const lossesBefore = await stack.serverMetric('guest_server_losses_total');
+  if (agentDown) await stack.killAgent();
+  guest.stopAnswering();
+  await sleep(Math.floor(random() * 2_500));
+  const detected = (await stack.serverMetric('guest_server_losses_total')) > lossesBefore;
+  await stack.killServer();
+  await stack.startServer();
+  if (agentDown) {
+    await sleep(Math.floor(random() * 1_000));
+    await stack.startAgent();
+  }
+  const backAt = performance.now();
+  const atVimAlready = failedAlarmsOf(stack, uuid).length > 0;
+  out.expect(uuid, action);
+  const at = await alarmAt(stack, uuid, 20_000);
+  if (at !== undefined && detected && !atVimAlready) out.latency.push(Math.max(0, at - backAt));
+  await stack.dropGuest(guest, uuid);
+}
+
 async function deleteRaceTrial(stack, random, out) {
   const uuids = [newUuid(), newUuid(), newUuid()];
   const guests = [];
@@ -166,6 +196,7 @@ const KINDS = [
   ['agent-kill', agentKillTrial, 4],
   ['vim-outage', vimOutageTrial, 4],
   ['vote-restart', voteRestartTrial, 2],
+  ['server-kill', serverKillTrial, 3],
   ['delete-race', deleteRaceTrial, 1],
   ['flood', floodTrial, 1],
 ];
@@ -235,6 +266,7 @@ export async function runFaults({ trials = 100, quick = false, seed = Number(pro
       } catch (err) {
         out.errors.push(`${name} #${t}: ${err.message}`);
         if (stack.agent?.exitCode !== null || stack.agent?.signalCode !== null) await stack.startAgent().catch(() => undefined);
+        if (stack.server?.exitCode !== null || stack.server?.signalCode !== null) await stack.startServer().catch(() => undefined);
         await stack.vim.up().catch(() => undefined);
       }
       if ((t + 1) % 10 === 0) console.error(`faults: ${t + 1}/${trials} trials (${((performance.now() - startedAt) / 1000).toFixed(0)} s)`);

@@ -165,7 +165,7 @@ if (only.includes('faults')) {
   const l = r.long;
   console.log(`long VIM outage of ${f(l.outageMs / 60_000, 1)} min with a loss in it: delivered ${l.delivered} ${f(l.deliveryMs)} ms after the VIM was back, ${l.alarms} alarm(s), action ${l.repairAction}, dropped ${l.dropped}`);
   for (const e of r.errors) console.log(`  trial error: ${e}`);
-  console.log('(recovery = the VIM back, or the agent back for a vote; flood depth = the agent outbox after 10 000 service events and one loss, VIM down)');
+  console.log('(recovery = the VIM back, the agent back for a vote, or the daemons back after a guest-server kill -9 that followed the loss; flood depth = the agent outbox after 10 000 service events and one loss, VIM down)');
   target(`faults: 0 lost alarms over ${r.trials} trials`, `${r.lostAlarms} of ${r.alarmsExpected}`, r.lostAlarms === 0 && r.errors.length === 0);
   target('faults: 0 zombies', `${r.zombies} of ${r.deleted}`, r.zombies === 0);
   target('faults: 0 lost vote results', `${r.lostVotes} of ${r.votes}`, r.lostVotes === 0);
