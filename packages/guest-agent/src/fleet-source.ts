@@ -49,6 +49,8 @@ export class InventoryFleet implements FleetSource {
   readonly #facts = new Map<string, InstanceFacts>();
   /** Name, interval, misses, round-trip: from the server's events and its audit replies. */
   readonly #details = new Map<string, GuestDetail>();
+  /** Each server's outbox depth, from its last audit reply. */
+  readonly #serverOutbox = new Map<string, number>();
   readonly #listeners = new Set<(message: OperatorStreamMessage) => void>();
   /** Last view sent per instance / host (as JSON), to send only changes. */
   readonly #sentInstances = new Map<string, Sent>();
@@ -77,7 +79,7 @@ export class InventoryFleet implements FleetSource {
     }
     const hosts = [...inventory.hosts()].map((host) => {
       const server = inventory.server(host.hostname);
-      return hostView(host, server === undefined ? null : serverView(server, now, this.#deps.reachableWindowMs()),
+      return hostView(host, server === undefined ? null : serverView(server, now, this.#deps.reachableWindowMs(), this.#serverOutbox.get(host.hostname) ?? null),
         totals.get(host.hostname) ?? 0, perHost.get(host.hostname) ?? emptyCounts());
     });
     hosts.sort((a, b) => a.hostname.localeCompare(b.hostname));
@@ -133,6 +135,7 @@ export class InventoryFleet implements FleetSource {
 
   /** Takes the guest details of a server's GET /v1/instances reply (the server audit); changes go out at the next comparison. */
   noteServerQuery(reply: InstanceQueryReply): void {
+    if (reply.outboxDepth !== undefined) this.#serverOutbox.set(reply.hostname, reply.outboxDepth);
     for (const info of reply.instances) this.#remember(this.#details, info.uuid, detailOf(info, this.#details.get(info.uuid)));
   }
 
@@ -223,7 +226,7 @@ export class InventoryFleet implements FleetSource {
     }
     return [...inventory.hosts()].map((host) => {
       const server = inventory.server(host.hostname);
-      return hostView(host, server === undefined ? null : serverView(server, now, this.#deps.reachableWindowMs()),
+      return hostView(host, server === undefined ? null : serverView(server, now, this.#deps.reachableWindowMs(), this.#serverOutbox.get(host.hostname) ?? null),
         totals.get(host.hostname) ?? 0, perHost.get(host.hostname) ?? emptyCounts());
     });
   }

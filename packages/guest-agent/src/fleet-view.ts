@@ -107,9 +107,9 @@ export function instanceView(
 }
 
 /** A server counts as reachable when the agent heard from it (event or audit) within `windowMs`. */
-export function serverView(server: ServerRecord, nowMs: number, windowMs: number): OperatorServer {
+export function serverView(server: ServerRecord, nowMs: number, windowMs: number, outboxDepth: number | null = null): OperatorServer {
   const ago = Math.max(0, Math.round(nowMs - server.lastContactMs));
-  return { url: server.url, bootId: server.bootId, reachable: ago <= windowMs, lastContactAgoMs: ago, outboxDepth: null };
+  return { url: server.url, bootId: server.bootId, reachable: ago <= windowMs, lastContactAgoMs: ago, outboxDepth };
 }
 
 export function emptyCounts(): StateCounts {

@@ -83,6 +83,9 @@ describe('InventoryFleet', () => {
     // An audit reply without a round trip (challenge in flight) keeps the last one.
     fleet.noteServerQuery({ hostname: 'compute-0', url: 'http://s:2411', bootId: 'boot1', hostReporting: 'enabled', instances: [{ ...info, name: 'vm-1', intervalMs: 400, misses: 1 }] });
     expect(fleet.instance(UUID)).toMatchObject({ misses: 1, lastRttMs: 0.3 });
+    expect(fleet.hosts().hosts[0]?.server?.outboxDepth).toBeNull(); // that reply did not say
+    fleet.noteServerQuery({ hostname: 'compute-0', url: 'http://s:2411', bootId: 'boot1', hostReporting: 'enabled', instances: [], outboxDepth: 5 });
+    expect(fleet.hosts().hosts[0]?.server?.outboxDepth).toBe(5);
   });
 
   it('sends a server event at once, other changes at the next comparison, and stops its timer when closed', () => {

@@ -222,7 +222,10 @@ export class GuestServer implements CommandPort {
   queryInstances(): InstanceQueryReply {
     const instances: InstanceInfo[] = [];
     for (const session of this.#instances.values()) instances.push(this.#instanceInfoWithCondition(session));
-    return { hostname: this.#config.hostname, url: this.#url, bootId: this.bootId, hostReporting: this.#hostReporting ? 'enabled' : 'disabled', instances };
+    return {
+      hostname: this.#config.hostname, url: this.#url, bootId: this.bootId, hostReporting: this.#hostReporting ? 'enabled' : 'disabled', instances,
+      outboxDepth: this.#outbox.depth,
+    };
   }
 
   setHostReporting(reporting: boolean): void {
