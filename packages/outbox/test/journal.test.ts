@@ -109,7 +109,7 @@ describe('Journal', () => {
   });
 
   it('kill -9 of a writing process (compacting often) loses no put that had returned', async () => {
-    const seed = Number(process.env['FAULT_SEED'] ?? Date.now() % 100_000);
+    const seed = Number(process.env['GUESTHB_FAULT_SEED'] ?? Date.now() % 100_000);
     let rnd = seed;
     const random = (): number => ((rnd = (rnd * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
     console.log(`journal kill -9 seed=${seed}`);
@@ -120,7 +120,9 @@ describe('Journal', () => {
       let out = '';
       child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString(); });
       const exited = new Promise((r) => child.once('exit', r));
-      await new Promise((r) => setTimeout(r, 150 + random() * 400));
+      // Start counting once it writes (Node's start-up under load can take longer than the whole window).
+      await new Promise((r) => child.stdout.once('data', r));
+      await new Promise((r) => setTimeout(r, random() * 400));
       child.kill('SIGKILL');
       await exited;
       const acked = out.split('\n').filter((l) => /^\d+$/.test(l)).map(Number);
