@@ -167,7 +167,7 @@ export class Journal implements KeyValueStore {
     return this.#compaction;
   }
 
-  /** Waits for a compaction, syncs and closes the file. Idempotent; writes after close throw. */
+  /** Waits for a compaction, syncs and closes the file. Idempotent; a write after close is dropped and logged. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -177,7 +177,11 @@ export class Journal implements KeyValueStore {
   }
 
   #append(buf: Buffer): void {
-    if (this.#closed) throw new Error(`journal ${this.#path} is closed`);
+    if (this.#closed) {
+      // A write racing the daemon's shutdown: dropped, never a crash (once per journal in the log).
+      if (this.#writeErrors++ === 0) this.#log?.error({ path: this.#path }, 'journal write after close: dropped');
+      return;
+    }
     this.#tail?.push(buf);
     try {
       writeSync(this.#fd, buf);
