@@ -1,5 +1,5 @@
 // Copies the production runtime of the shipped daemons into a staging directory, for scripts/pack.sh:
-//   <stage>/node_modules/@guesthb/<pkg>/{package.json,dist,README.md}   the workspace packages (real copies)
+//   <stage>/node_modules/@guesthb/<pkg>/{package.json,dist,README.md,ui}   the workspace packages (real copies)
 //   <stage>/node_modules/<dep>/...                                     their production dependency closure
 // The closure is computed from package-lock.json with Node's lookup rule and copied from the installed
 // node_modules (what `npm ci` put there), so packing needs no network and ships exactly the locked versions.
@@ -87,6 +87,8 @@ for (const path of [...needed].sort()) {
     cpSync(join(from, 'package.json'), join(to, 'package.json'));
     cpSync(join(from, 'dist'), join(to, 'dist'), { recursive: true, filter: (src) => runtimeFile(relative(from, src)) });
     if (existsSync(join(from, 'README.md'))) cpSync(join(from, 'README.md'), join(to, 'README.md'));
+    // Static files served as they are (guest-agent's status page, issue 15).
+    if (existsSync(join(from, 'ui'))) cpSync(join(from, 'ui'), join(to, 'ui'), { recursive: true });
   } else {
     // Nested node_modules are separate lock entries: copied only when the closure needs them.
     cpSync(from, to, { recursive: true, filter: (src) => runtimeFile(relative(from, src)) });

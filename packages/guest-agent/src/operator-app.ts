@@ -38,7 +38,13 @@ const UI_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; scri
 export const operatorRoutes: FastifyPluginAsync<OperatorRoutesOptions> = async (app, opts) => {
   const { fleet, log } = opts;
   const files = new Map<string, Buffer>();
-  for (const name of Object.keys(UI_FILES)) files.set(name, await readFile(new URL(name, UI_DIR)));
+  try {
+    for (const name of Object.keys(UI_FILES)) files.set(name, await readFile(new URL(name, UI_DIR)));
+  } catch (err) {
+    // A packaging mistake must not stop the agent: the API works, the page answers 503.
+    log.error({ err, dir: UI_DIR.pathname }, 'status page files missing: /ui answers 503');
+    files.clear();
+  }
 
   const requireToken = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const token = opts.token();
@@ -116,11 +122,12 @@ export const operatorRoutes: FastifyPluginAsync<OperatorRoutesOptions> = async (
   app.get(`${OperatorPath.UI}/`, PUBLIC, async (_req, reply) => sendFile(reply, 'index.html'));
   app.get(`${OperatorPath.UI}/:file`, PUBLIC, async (req, reply) => {
     const { file } = req.params as { file: string };
-    if (!files.has(file)) return reply.code(404).send({ code: GuestAgentErrorCode.NOT_FOUND, message: `no file ${file}` });
+    if (!Object.hasOwn(UI_FILES, file)) return reply.code(404).send({ code: GuestAgentErrorCode.NOT_FOUND, message: `no file ${file}` });
     return sendFile(reply, file);
   });
 
   function sendFile(reply: FastifyReply, name: string): FastifyReply {
+    if (files.size === 0) return reply.code(503).send({ code: GuestAgentErrorCode.INTERNAL, message: `status page files missing in ${UI_DIR.pathname}` });
     return reply.type(UI_FILES[name] ?? 'application/octet-stream').header('content-security-policy', UI_CSP)
       .header('cache-control', 'no-cache').send(files.get(name));
   }

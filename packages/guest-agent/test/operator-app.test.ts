@@ -67,7 +67,7 @@ describe('operator routes', () => {
       expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
     }
     expect((await fetch(`${base}/ui`, { redirect: 'manual' })).headers.get('location')).toBe('/ui/');
-    expect((await fetch(`${base}/ui/secret.txt`, { headers: auth })).status).toBe(404);
+    for (const name of ['secret.txt', 'toString', '..%2Fpackage.json']) expect((await fetch(`${base}/ui/${name}`, { headers: auth })).status).toBe(404);
   });
 
   it('filters, pages, finds one, and refuses a bad query with a coded 400', async () => {
