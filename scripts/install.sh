@@ -9,7 +9,7 @@
 #                Pacemaker (nothing enabled); none (default): enable nothing
 #
 # Layout (every path under --root):
-#   /usr/local/bin/guest-server, guest-agent[, awd]        wrappers (sh) that exec Node on the JS below
+#   /usr/local/bin/guest-server, guest-agent[, awd], guestctl   wrappers (sh) that exec Node on the JS below
 #   /usr/local/lib/guesthb/                                 compiled JS + production node_modules, NODE
 #   /etc/mtc/guest.ini                                      only when absent; else guest.ini.dist beside it
 #   /usr/local/lib/systemd/system/*.service                 guestServer, guestAgent[, awd@]

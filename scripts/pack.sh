@@ -18,6 +18,8 @@ name="guesthb-$version"
 # Daemons shipped by this tarball: package folder and bin name.
 daemons=(guest-server guest-agent)
 [ -f packages/awd/src/bin.ts ] && daemons+=(awd)
+# Not a daemon: the operator CLI (issue 15), installed as /usr/local/bin/guestctl like the others.
+daemons+=(guestctl)
 
 npx tsc -b "${daemons[@]/#/packages/}"
 
