@@ -356,6 +356,9 @@ export class Inventory implements InventoryReader {
     if (inst === undefined) return undefined;
     this.#dropInstance(uuid);
     if (nowMs !== undefined) this.setTombstone(uuid, { uuid, hostname: inst.hostname, atMs: nowMs });
+    // What the VIM was told goes with it (bounded under churn), except alarms it has not received yet.
+    const told = this.#told.get(uuid);
+    if (told !== undefined) this.setTold(uuid, { failed: told.failed?.pending === true ? told.failed : undefined, unhealthy: told.unhealthy?.pending === true ? told.unhealthy : undefined });
     return [{ type: 'delete-instance', hostname: inst.hostname, uuid }];
   }
 

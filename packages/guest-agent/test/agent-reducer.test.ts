@@ -141,6 +141,16 @@ describe('agent reducer: tombstones (issue 12 item 6)', () => {
     expect(run(del.state, [{ ...list, queriedAtMs: 2_050 }], 2_100).state.instances.has(U)).toBe(true);
   });
 
+  it('what the VIM was told of a deleted instance goes with it (bounded under churn), unless an alarm is still pending', () => {
+    const told = run(base(), [
+      events(server.event('running', { instance: info(U, { heartbeating: 'enabled' }) })),
+      events(server.event('loss', { uuid: V, correctiveAction: 'reboot' })),
+    ]).state;
+    const del = run(told, [vimReq('DELETE', `/v1/instances/${U}`), vimReq('DELETE', `/v1/instances/${V}`)]).state;
+    expect(del.told.has(U)).toBe(false);
+    expect(del.told.get(V)?.failed?.pending).toBe(true);
+  });
+
   it('the VIM creating the instance again lifts its tombstone', () => {
     const del = run(base(), [vimReq('DELETE', `/v1/instances/${U}`)]);
     const again = run(del.state, [vimReq('POST', `/v1/instances/${U}`, { uuid: U, hostname: 'compute-0', services: ['heartbeat'] })]);
