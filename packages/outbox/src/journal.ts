@@ -45,6 +45,8 @@ export interface JournalStats {
   readonly liveBytes: number;
   readonly liveKeys: number;
   readonly compactions: number;
+  /** A compaction is running now. */
+  readonly compacting: boolean;
   readonly writeErrors: number;
 }
 
@@ -156,7 +158,10 @@ export class Journal implements KeyValueStore {
   }
 
   stats(): JournalStats {
-    return { fileBytes: this.#fileBytes, liveBytes: this.#liveBytes, liveKeys: this.#live.size, compactions: this.#compactions, writeErrors: this.#writeErrors };
+    return {
+      fileBytes: this.#fileBytes, liveBytes: this.#liveBytes, liveKeys: this.#live.size, compactions: this.#compactions,
+      compacting: this.#compaction !== undefined, writeErrors: this.#writeErrors,
+    };
   }
 
   /** Rewrites the live records now (also runs on its own past the bound). */

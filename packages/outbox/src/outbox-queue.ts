@@ -9,7 +9,8 @@
  *  - entries are FIFO per lane; a lane with entries in flight sends nothing else until they settle;
  *  - lanes are served by the best priority they hold (alarm, vote-result, control, service), then by age;
  *  - a new entry with a coalescing key replaces the older entry with that key unless it is in flight,
- *    and goes to the tail of its lane (it is the newest fact);
+ *    and goes to the tail of its lane (it is the newest fact); an older one that was in flight and fails
+ *    is then removed (superseded);
  *  - at the bound, the oldest waiting `service` entry is evicted, then the oldest `control`; alarms and
  *    vote results are never evicted and never refused: they are admitted over the bound; a service or
  *    control entry that finds no evictable room is refused;
@@ -62,6 +63,8 @@ export interface SettleOutcome<T> {
   readonly rejected: readonly QueuedEntry<T>[];
   /** Ids of the batch that were neither acked nor rejected (they stay queued and back off). */
   readonly failed: readonly string[];
+  /** Failed entries a newer entry with their coalescing key replaced while they were in flight: removed. */
+  readonly superseded: readonly QueuedEntry<T>[];
   readonly success: boolean;
 }
 
@@ -192,6 +195,7 @@ export class OutboxQueue<T> {
     const acked: Rec<T>[] = [];
     const rejected: Rec<T>[] = [];
     const failed: string[] = [];
+    const superseded: Rec<T>[] = [];
     const failedLanes = new Set<Lane<T>>();
     for (const sent of batch) {
       const rec = this.#byId.get(sent.id);
@@ -205,6 +209,11 @@ export class OutboxQueue<T> {
       } else if (rejectedIds.has(rec.id) || rec.cancelled) {
         this.#remove(rec);
         rejected.push(rec);
+      } else if (rec.coalesceKey !== undefined && this.#coalesce.get(rec.coalesceKey) !== rec) {
+        // A newer fact with the same key arrived while this one was in flight: it replaces it now.
+        this.#remove(rec);
+        superseded.push(rec);
+        if (lane !== undefined) failedLanes.add(lane);
       } else {
         failed.push(rec.id);
         if (lane !== undefined) failedLanes.add(lane);
@@ -216,14 +225,15 @@ export class OutboxQueue<T> {
       // failed next to successes (a poison entry keeps its own backoff).
       this.resetBackoff();
       for (const lane of failedLanes) {
+        if (!this.#lanes.has(lane.key)) continue;
         lane.attempt++;
         lane.retryAtMs = nowMs + delayMs(lane.attempt);
       }
-    } else if (failed.length > 0) {
+    } else if (failed.length > 0 || superseded.length > 0) {
       this.#attempt++;
       this.#retryAtMs = nowMs + delayMs(this.#attempt);
     }
-    return { acked, rejected, failed, success };
+    return { acked, rejected, failed, superseded, success };
   }
 
   /** Ends every backoff (queue-wide and per lane). */

@@ -222,6 +222,10 @@ export class Outbox<T> {
       this.#unstore(entry);
       this.#deps.metrics?.rejected?.(entry.priority);
     }
+    for (const entry of outcome.superseded) {
+      this.#unstore(entry);
+      this.#deps.metrics?.coalesced?.(entry.priority);
+    }
     const m = this.#deps.metrics;
     m?.depth?.(this.#queue.size);
     if (outcome.acked.length > 0) m?.sent?.(outcome.acked.length);
@@ -230,7 +234,7 @@ export class Outbox<T> {
       this.#lastError = undefined;
       return;
     }
-    if (outcome.failed.length === 0) return;
+    if (outcome.failed.length === 0 && outcome.superseded.length === 0) return;
     this.#failures++;
     m?.sendFailed?.();
     this.#lastError = err === undefined ? `receiver acknowledged none of ${batch.length} entries` : errorText(err);

@@ -84,7 +84,8 @@ describe('OutboxQueue properties', () => {
           const waiting = q.entries().filter((e) => !inFlight.has(e.id));
           const keys = waiting.filter((e) => e.coalesceKey !== undefined).map((e) => e.coalesceKey);
           expect(new Set(keys).size).toBe(keys.length);
-          if (waiting.some((e) => isEvictable(e.priority))) expect(q.size).toBeLessThanOrEqual(maxEntries);
+          // The bound holds for what may be dropped; alarms and vote results may go past it.
+          expect(q.entries().filter((e) => isEvictable(e.priority)).length).toBeLessThanOrEqual(maxEntries);
         }
         for (const [lane, delivered] of deliveredOrder) {
           expect([...delivered].sort((a, b) => a - b)).toEqual(delivered);

@@ -73,6 +73,18 @@ describe('OutboxQueue', () => {
       expect(q.size).toBe(2);
     });
 
+    it('an entry in flight that fails after a newer one with its key arrived is removed (superseded)', () => {
+      const q = new OutboxQueue<string>(100);
+      q.push(item('i', 'service', { id: 'run', coalesceKey: 'svc:i' }), 0);
+      const batch = q.selectBatch(0, 10);
+      q.push(item('i', 'service', { id: 'stop', coalesceKey: 'svc:i' }), 0);
+      const out = q.settle(batch, undefined, 0, () => 100);
+      expect(ids(out.superseded)).toEqual(['run']);
+      expect(out.failed).toEqual([]);
+      expect(ids(q.entries())).toEqual(['stop']);
+      expect(q.consecutiveFailures).toBe(1);
+    });
+
     it('keeps one entry per key however many arrive', () => {
       const q = new OutboxQueue<string>(100);
       for (let i = 0; i < 1000; i++) q.push(item(`i${i % 10}`, 'service', { coalesceKey: `svc:${i % 10}` }), 0);
