@@ -326,9 +326,7 @@ export class GuestServer implements CommandPort {
       this.#knowledge.restore(session, knowledge);
       restored.push(session);
     }
-    if (restored.length > 0 || this.#outbox.depth > 0) {
-      this.#log.info({ instances: restored.length, outboxDepth: this.#outbox.depth, hostReporting: this.#hostReporting }, 'state restored');
-    }
+    this.#log.info({ instances: restored.length, outboxDepth: this.#outbox.depth, hostReporting: this.#hostReporting }, 'state restored');
     return restored;
   }
 

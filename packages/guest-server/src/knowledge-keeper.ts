@@ -78,11 +78,10 @@ export class KnowledgeKeeper {
 
   /** Puts a restored record back into a fresh session; its condition mark survives when still true. */
   restore(session: InstanceSession, knowledge: Knowledge): void {
-    session.restore(restoredKnowledge(knowledge), knowledge.provisioned);
-    const now = conditionOf(session.state).condition;
+    // The old mark first: the restore step keeps it if the condition is still the same, else starts a new one.
     const c = knowledge.condition;
-    if (c !== undefined && c.kind === now) this.#marks.set(session.uuid, { condition: now, sinceMs: c.since, eventId: c.eventId });
-    this.persist(session);
+    if (c !== undefined) this.#marks.set(session.uuid, { condition: c.kind, sinceMs: c.since, eventId: c.eventId });
+    session.restore(restoredKnowledge(knowledge), knowledge.provisioned);   // its step writes the record once
   }
 
   /** An event was queued for this instance (called from the session's report effect). */

@@ -20,7 +20,7 @@ describe('bin', () => {
     const iniText = (threshold: number): string =>
       `[agent]\nrx_port = 2401\n[client]\nrx_port = 2411\nhbs_failure_threshold = ${threshold}\nhbs_pulse_period = 50\nbind_address = 127.0.0.1\n[timeouts]\nstart_delay = 1\n[debug]\ndebug_fsm = 0\n`;
     await writeFile(ini, iniText(1));
-    const child = spawn(process.execPath, [BIN, '--config', ini, '--channel-dir', dir, '--agent-url', agent.url, '--port', '0', '--hostname', 'compute-9', '--pidfile', pidfile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, '--config', ini, '--channel-dir', dir, '--agent-url', agent.url, '--port', '0', '--hostname', 'compute-9', '--pidfile', pidfile, '--state-dir', join(dir, 'state')], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
     onTestFinished(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
