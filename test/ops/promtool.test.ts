@@ -55,6 +55,7 @@ describe('promtool check metrics on every daemon (issue 15)', () => {
     const text = await (await fetch(`http://${serverUrl ?? ''}/metrics`)).text();
     expectClean(text);
     expect(text).toContain('guest_server_outbox_dropped_total{kind="loss"} 0');
+    expect(text).toContain('guest_server_guest_budget_drops_total{kind="bytes"} 0');
   });
 
   it('awd: clean, process metrics, per-watchdog counters at 0', async () => {

@@ -64,6 +64,9 @@ export class ServerMetrics implements SessionMetrics, OutboxMetrics {
         for (const [state, n] of instancesByState()) this.set({ state }, n);
       },
     });
+    // Every series of the labelled counters exists from the start at 0 (rate() and alerts before a first event).
+    for (const kind of ['messages', 'reinit', 'bytes', 'reads'] satisfies BudgetDropKind[]) this.#budgetDrops.inc({ kind }, 0);
+    for (const reason of ['max-connections', 'per-address']) this.#connectionsRefused.inc({ reason }, 0);
   }
 
   readonly #responses: Counter;
