@@ -1,17 +1,21 @@
 #!/bin/sh
 # install.sh: installs an unpacked guesthb tarball (docs/operations.md §1, "Tarball and installed layout").
 #
-#   ./install.sh [--root DIR] [--node PATH] [--enable compute|controller|none]
+#   ./install.sh [--root DIR] [--node PATH] [--enable compute|controller|none] [--token FILE]
 #
 #   --root DIR   install under DIR instead of / (images, chroots, tests); never touches systemd then
 #   --node PATH  Node.js >= 20.19 that the wrappers run (default: `command -v node`)
 #   --enable     compute: enable guestServer.service; controller: leave guestAgent.service to SM or
 #                Pacemaker (nothing enabled); none (default): enable nothing
+#   --token FILE the peer API token to install as /etc/mtc/guest.token (the same file on every controller
+#                and compute host: copy it from the first host or from configuration management); without
+#                it an existing guest.token is kept, and a missing one is created at random (0600)
 #
 # Layout (every path under --root):
 #   /usr/local/bin/guest-server, guest-agent[, awd], guestctl   wrappers (sh) that exec Node on the JS below
 #   /usr/local/lib/guesthb/                                 compiled JS + production node_modules, NODE
 #   /etc/mtc/guest.ini                                      only when absent; else guest.ini.dist beside it
+#   /etc/mtc/guest.token                                    the shared bearer token, 0600 (see --token)
 #   /usr/local/lib/systemd/system/*.service                 guestServer, guestAgent[, awd@]
 #   /etc/init.d/guestServer                                 LSB script that pmond calls
 #   /etc/pmon.d/guestServer.conf                            pmond config (worker hosts)
@@ -24,11 +28,13 @@ src=$(cd "$(dirname "$0")" && pwd)
 root=/
 node=
 enable=none
+token=
 while [ $# -gt 0 ]; do
     case "$1" in
         --root) root=$2; shift 2 ;;
         --node) node=$2; shift 2 ;;
         --enable) enable=$2; shift 2 ;;
+        --token) token=$2; shift 2 ;;
         -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
         *) echo "install.sh: unknown argument $1 (see --help)" >&2; exit 64 ;;
     esac
@@ -71,6 +77,18 @@ if [ -e "$r/etc/mtc/guest.ini" ]; then
     echo "install.sh: kept the existing /etc/mtc/guest.ini; the shipped one is guest.ini.dist"
 else
     install -m 0644 "$src/etc/mtc/guest.ini" "$r/etc/mtc/guest.ini"
+fi
+
+# The peer API token (secure by default: both daemons' shipped config names it). Never replaced unless
+# --token says so; created at random when absent, readable by root only.
+if [ -n "$token" ]; then
+    [ -s "$token" ] || { echo "install.sh: --token $token is missing or empty" >&2; exit 1; }
+    install -m 0600 "$token" "$r/etc/mtc/guest.token"
+    echo "install.sh: installed the token from $token as /etc/mtc/guest.token"
+elif [ ! -e "$r/etc/mtc/guest.token" ]; then
+    (umask 077 && "$node" -e 'process.stdout.write(require("node:crypto").randomBytes(32).toString("hex") + "\n")' > "$r/etc/mtc/guest.token")
+    chmod 0600 "$r/etc/mtc/guest.token"
+    echo "install.sh: created a random token in /etc/mtc/guest.token: copy it to every controller and compute host (docs/operations.md \"Token\")"
 fi
 
 mkdir -p "$r/usr/local/lib/systemd/system" "$r/etc/init.d" "$r/etc/pmon.d" "$r/etc/logrotate.d" \

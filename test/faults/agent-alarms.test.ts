@@ -160,6 +160,7 @@ describe('guest-agent faults (issue 12)', () => {
       const events = uuids.map((uuid, i) => {
         const on = (b + i) % 2 === 0;
         const instance = poster.info(uuid, { reporting: 'enabled', heartbeating: on ? 'enabled' : 'disabled' });
+        poster.instances.set(uuid, instance); // what its GET /v1/instances answers the agent's audit
         return on ? poster.event('running', { instance }) : poster.event('stopped', { instance, reason: 'exit' });
       });
       if (b === lossBatch) events[0] = poster.event('loss', { uuid: victim, correctiveAction: 'reboot' });

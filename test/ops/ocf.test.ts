@@ -35,7 +35,7 @@ async function setup(agentSection?: string): Promise<Setup> {
   // The shared file layout: [client] belongs to guest-server and must not bother the agent.
   await writeFile(
     config,
-    `${agentSection ?? `[agent]\nrx_port = ${rxPort}\nvim_cmd_port = ${vimPort}\nvim_event_url = http://127.0.0.1:${eventPort}\nhbs_failure_threshold = 1`}\n` +
+    `${agentSection ?? `[agent]\nrx_host = 127.0.0.1\nrx_port = ${rxPort}\nvim_cmd_port = ${vimPort}\nvim_event_url = http://127.0.0.1:${eventPort}\nhbs_failure_threshold = 1`}\n` +
       '[client]\nrx_port = 2411\nhbs_failure_threshold = 1\nhbs_pulse_period = 400\nchannel_dir = /nonexistent\n' +
       '[timeouts]\nstart_delay = 1\n[debug]\ndebug_all = 0\n',
   );

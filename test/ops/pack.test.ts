@@ -25,6 +25,8 @@ const LAYOUT: ReadonlyArray<readonly [string, number]> = [
   ['usr/local/lib/guesthb/node_modules/@guesthb/guest-agent/dist/bin.js', 0o444],
   ['usr/local/lib/guesthb/NODE', 0o644],
   ['etc/mtc/guest.ini', 0o644],
+  // The shared peer token, created at random by install.sh (issue 11 item 2): root only.
+  ['etc/mtc/guest.token', 0o600],
   ['usr/local/lib/systemd/system/guestServer.service', 0o644],
   ['usr/local/lib/systemd/system/guestAgent.service', 0o644],
   ['etc/init.d/guestServer', 0o755],
@@ -160,7 +162,7 @@ describe('npm run pack → install.sh → both daemons', () => {
     const asRoot = process.getuid?.() === 0;
     const [ocfRx, ocfVim] = [await freePort(), await freePort()];
     const ocfIni = join(dir, 'agent.ini');
-    await writeFile(ocfIni, `[agent]\nrx_port = ${ocfRx}\nvim_cmd_port = ${ocfVim}\nvim_event_url = http://127.0.0.1:${eventPort}\n`);
+    await writeFile(ocfIni, `[agent]\nrx_host = 127.0.0.1\nrx_port = ${ocfRx}\nvim_cmd_port = ${ocfVim}\nvim_event_url = http://127.0.0.1:${eventPort}\n`);
     const ocfPidfile = join(run_, 'ocf', 'guest-agent.pid');
     const ocfEnv = {
       ...process.env,

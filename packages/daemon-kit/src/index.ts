@@ -17,3 +17,4 @@ export { readTokenFile, type TokenFileResult } from './token-file.js';
 export { bearerMatches } from './bearer-auth.js';
 export { LogRateLimiter, TokenBucket, type LogDecision, type LogRateLimitOptions } from './rate-limit.js';
 export { DEFAULT_HTTP_LIMITS, applyHttpLimits, connectionCap, descriptorLimits, type ApplyHttpLimitsOptions, type ConnectionRefusal, type HttpLimits } from './http-limits.js';
+export { TokenRing, checkPeerAuth, isLoopbackAddress, type PeerAuthCheck } from './peer-auth.js';

@@ -4,10 +4,11 @@
  * (exit code 2 through runMain).
  */
 import { readFile } from 'node:fs/promises';
+import { dirname, resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import {
-  ConfigError, GuestIniDebugSection, GuestIniTimeoutsSection, iniInt, iniSchemaError, iniString, iniUrl, LOG_LEVELS,
+  ConfigError, GuestIniDebugSection, GuestIniTimeoutsSection, iniBool, iniInt, iniSchemaError, iniString, iniUrl, LOG_LEVELS,
   logLevelFromDebug, parseIni, readTokenFile, type LogLevel,
 } from '@guesthb/daemon-kit';
 import { AGENT_RX_PORT, AGENT_VIM_CMD_PORT, AUDIT_PERIOD_SECS, VIM_EVENT_PORT } from '@guesthb/protocol';
@@ -26,6 +27,10 @@ const AgentSection = z.strictObject({
   vim_event_url: iniUrl().optional(),
   audit_period_secs: iniInt(1, 3600).optional(),
   token_file: iniString().optional(),
+  /** Listen beyond loopback without a token (issue 11 item 2): an explicit, logged opt-out. */
+  allow_unauthenticated: iniBool().optional(),
+  /** After a reload that changed the token file, the previous tokens stay accepted this long. */
+  token_rotation_window_secs: iniInt(0, 86_400).optional(),
   /** Issue 12: where the agent journals what it must not lose (alarms not yet at the VIM, votes, tombstones). */
   state_dir: iniString().optional(),
   /** Issue 12: how long a deleted instance's tombstone stops late server events (default 3600). */
@@ -53,6 +58,8 @@ export interface AgentConfig {
   readonly auditPeriodMs: number;
   /** File holding the peer API bearer token; undefined = no token. */
   readonly tokenFile: string | undefined;
+  readonly allowUnauthenticated: boolean;
+  readonly tokenRotationWindowMs: number;
   /** [agent] state_dir: the journal's directory (created 0700); undefined = nothing survives a restart. */
   readonly stateDir: string | undefined;
   readonly tombstoneTtlMs: number;
@@ -77,7 +84,10 @@ export function parseAgentConfig(iniText: string, configPath: string, overrides:
     vimCmdPort: overrides.vimCmdPort ?? agent.vim_cmd_port ?? AGENT_VIM_CMD_PORT,
     vimEventUrl: (overrides.vimEventUrl ?? agent.vim_event_url ?? DEFAULT_VIM_EVENT_URL).replace(/\/+$/, ''),
     auditPeriodMs: (agent.audit_period_secs ?? AUDIT_PERIOD_SECS) * 1000,
-    tokenFile: agent.token_file,
+    // Relative to the config file's directory (the shipped guest.ini names `guest.token`).
+    tokenFile: agent.token_file === undefined ? undefined : resolvePath(dirname(configPath), agent.token_file),
+    allowUnauthenticated: agent.allow_unauthenticated ?? false,
+    tokenRotationWindowMs: (agent.token_rotation_window_secs ?? 600) * 1000,
     stateDir: agent.state_dir,
     tombstoneTtlMs: (agent.tombstone_ttl_secs ?? 3600) * 1000,
     pidfile: overrides.pidfile,
@@ -159,8 +169,13 @@ export async function loadAgentConfig(args: CliArgs): Promise<AgentConfig> {
 
 /** Reads the bearer token (first line, trimmed); an unreadable or empty file is an error on [agent] token_file. */
 export async function readToken(tokenFile: string | undefined): Promise<string | undefined> {
+  return (await readTokens(tokenFile))?.[0];
+}
+
+/** Every token of the file (the first is sent; all are accepted), or undefined without a file. */
+export async function readTokens(tokenFile: string | undefined): Promise<readonly string[] | undefined> {
   if (tokenFile === undefined) return undefined;
   const result = await readTokenFile(tokenFile);
   if (!result.ok) throw new ConfigError('[agent] token_file', result.reason, { cause: result.cause });
-  return result.token;
+  return result.tokens;
 }

@@ -8,6 +8,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { Agent, type Dispatcher } from 'undici';
+import { TokenRing, isLoopbackAddress } from '@guesthb/daemon-kit';
 import type { KeyValueStore, OutboxOptions } from '@guesthb/outbox';
 import type { Clock, EventAck, EventBatch, TimerHandle } from '@guesthb/protocol';
 import { step } from './agent-reducer.js';
@@ -21,6 +22,7 @@ import { createAgentMetrics, type AgentMetrics } from './metrics.js';
 import { operatorRoutes } from './operator-app.js';
 import { PeriodicTask } from './periodic-task.js';
 import { buildRxApp } from './rx-app.js';
+import { ServerReachability } from './server-reachability.js';
 import { ListenerGuard, RX_HTTP_LIMITS, VIM_HTTP_LIMITS } from './listener-limits.js';
 import { createServerClient } from './server-client.js';
 import { ServerCommander } from './server-commander.js';
@@ -38,6 +40,8 @@ export interface GuestAgentDeps {
   readonly wallClock?: () => number;
   /** Bearer token of the peer API, or undefined. */
   readonly token?: string | undefined;
+  /** Every token accepted (the token file's lines); defaults to [token]. */
+  readonly tokens?: readonly string[] | undefined;
   /** undici dispatcher for the VIM and the servers; the agent creates (and closes) its own if absent. */
   readonly dispatcher?: Dispatcher;
   readonly limits?: InventoryLimits;
@@ -79,7 +83,7 @@ export interface GuestAgent {
   /** Listens on both ports; resolves with the bound addresses. */
   start(): Promise<{ readonly rx: AddressInfo; readonly vim: AddressInfo }>;
   /** Applies what can change at run time: log level, audit period, token (SIGHUP). */
-  reload(config: AgentConfig, token: string | undefined): void;
+  reload(config: AgentConfig, token: string | undefined, tokens?: readonly string[]): void;
   /** Runs both audits now and waits for them (tests). */
   auditNow(): Promise<void>;
   /** Runs the reducer's tick now (tests). */
@@ -115,6 +119,10 @@ export function createGuestAgent(deps: GuestAgentDeps): GuestAgent {
   const log = deps.log;
   let config = deps.config;
   let token = deps.token;
+  // Accepted tokens: the file's lines, plus the previous file's for the rotation window (issue 11 item 2).
+  const tokenRing = new TokenRing(deps.config.tokenRotationWindowMs ?? 600_000);
+  tokenRing.update(deps.tokens ?? (token === undefined ? undefined : [token]), deps.clock.now());
+  const reachability = new ServerReachability(() => deps.clock.now());
   const now = deps.wallClock ?? (() => deps.clock.now());
   const ownDispatcher = deps.dispatcher === undefined ? new Agent({ connections: 64 }) : undefined;
   const dispatcher = deps.dispatcher ?? (ownDispatcher as Dispatcher);
@@ -123,7 +131,7 @@ export function createGuestAgent(deps: GuestAgentDeps): GuestAgent {
   const inventory = liveReader(() => state);
   const metrics = createAgentMetrics(inventory);
   const vim = createVimClient({ baseUrl: config.vimEventUrl, dispatcher, timeoutMs: deps.vimTimeoutMs ?? 20_000 });
-  const servers = createServerClient({ dispatcher, timeoutMs: deps.serverTimeoutMs ?? 5_000, token: () => token });
+  const servers = reachability.wrap(createServerClient({ dispatcher, timeoutMs: deps.serverTimeoutMs ?? 5_000, token: () => token }));
   const actionServers = createServerClient({ dispatcher, timeoutMs: deps.actionForwardTimeoutMs ?? 2_000, token: () => token });
   const store = deps.store;
   const scoped = (prefix: string): KeyValueStore | undefined => store === undefined ? undefined : {
@@ -250,6 +258,9 @@ export function createGuestAgent(deps: GuestAgentDeps): GuestAgent {
   const vimApp = buildVimApp({ handle: handleVim, log: log.child({ component: 'vim-api' }), metrics });
   const rxApp = buildRxApp({
     log: log.child({ component: 'rx' }), metrics, token: () => token, acceptEvents,
+    acceptedTokens: () => tokenRing.accepted(deps.clock.now()),
+    problems: () => reachability.reasons(state.servers.values()),
+    unauthenticated: !tokenRing.enabled && !isLoopbackAddress(config.rxHost),
     health: () => ({ ok: listening, detail: { hosts: state.hosts.size, instances: state.instances.size, outbox: outbox.size } }),
   });
   void rxApp.register(operatorRoutes, { fleet, token: () => token, log: log.child({ component: 'operator' }), clock: deps.clock });
@@ -313,7 +324,7 @@ export function createGuestAgent(deps: GuestAgentDeps): GuestAgent {
       armTick();
       return { rx: rxApp.server.address() as AddressInfo, vim: vimApp.server.address() as AddressInfo };
     },
-    reload(next, nextToken) {
+    reload(next, nextToken, nextTokens) {
       if (next.rxPort !== config.rxPort || next.vimCmdPort !== config.vimCmdPort || next.vimEventUrl !== config.vimEventUrl
         || next.rxHost !== config.rxHost || next.vimCmdHost !== config.vimCmdHost || next.stateDir !== config.stateDir) {
         log.warn('listen addresses, vim_event_url and state_dir change only on restart');
@@ -322,6 +333,7 @@ export function createGuestAgent(deps: GuestAgentDeps): GuestAgent {
       vimAudit.setPeriod(next.auditPeriodMs);
       serverAudit.setPeriod(next.auditPeriodMs);
       token = nextToken;
+      tokenRing.update(nextTokens ?? (nextToken === undefined ? undefined : [nextToken]), deps.clock.now());
       config = next;
     },
     async auditNow() {

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { Agent } from 'undici';
 import { Journal } from '@guesthb/outbox';
 import {
-  createRootLogger, installCrashHandlers, installReload, installShutdown, removePidfile, systemClock, systemRandom, wallClockMs, writePidfile,
+  checkPeerAuth, createRootLogger, installCrashHandlers, installReload, installShutdown, removePidfile, systemClock, systemRandom, wallClockMs, writePidfile,
 } from '@guesthb/daemon-kit';
-import { loadAgentConfig, parseAgentArgs, readToken } from './config.js';
+import { loadAgentConfig, parseAgentArgs, readTokens } from './config.js';
 import { createGuestAgent } from './guest-agent.js';
 
 /** Deadline of a graceful stop (SM's stop timeout is 10 s: daemons §7.7). */
@@ -15,8 +15,15 @@ const SHUTDOWN_TIMEOUT_MS = 8_000;
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
   const args = parseAgentArgs(argv);
   const config = await loadAgentConfig(args);
-  const token = await readToken(config.tokenFile);
+  // Secure by default (issue 11 item 2): beyond loopback only with a token, or by an explicit opt-out.
+  const unauthenticated = checkPeerAuth({
+    host: config.rxHost, hostKey: '[agent] rx_host', tokenFile: config.tokenFile, tokenKey: '[agent] token_file',
+    allowUnauthenticated: config.allowUnauthenticated, optOutKey: '[agent] allow_unauthenticated',
+  });
+  const tokens = await readTokens(config.tokenFile);
+  const token = tokens?.[0];
   const log = createRootLogger('guest-agent', config.logLevel);
+  if (unauthenticated) log.warn({ rxHost: config.rxHost }, 'peer API UNAUTHENTICATED beyond loopback ([agent] allow_unauthenticated = true): anyone who reaches the port can post events');
   const dispatcher = new Agent({ connections: 64 });
   // [agent] state_dir (issue 12 item 4): the journal of alarms not yet at the VIM, votes and tombstones.
   let journal: Journal | undefined;
@@ -29,7 +36,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   } else {
     log.warn('no [agent] state_dir: alarms accepted while the VIM is unreachable do not survive a restart of the agent (the audit re-sends what servers still report)');
   }
-  const agent = createGuestAgent({ config, log, clock: systemClock, wallClock: wallClockMs, random: systemRandom, token, dispatcher, ...(journal === undefined ? {} : { store: journal }) });
+  const agent = createGuestAgent({ config, log, clock: systemClock, wallClock: wallClockMs, random: systemRandom, token, tokens, dispatcher, ...(journal === undefined ? {} : { store: journal }) });
   const close = async (): Promise<void> => {
     await agent.close();
     await journal?.close();
@@ -40,7 +47,8 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   installCrashHandlers({ log, close, timeoutMs: SHUTDOWN_TIMEOUT_MS });
   installReload(log, async () => {
     const next = await loadAgentConfig(args);
-    agent.reload(next, await readToken(next.tokenFile));
+    const nextTokens = await readTokens(next.tokenFile);
+    agent.reload(next, nextTokens?.[0], nextTokens);
   });
   const addresses = await agent.start();
   if (config.pidfile !== undefined) await writePidfile(config.pidfile);

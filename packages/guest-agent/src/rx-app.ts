@@ -4,6 +4,7 @@
  */
 import { fastify, LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { Gauge } from 'prom-client';
 import { bearerMatches } from '@guesthb/daemon-kit';
 import { EventBatchSchema, PeerPath, type EventAck, type EventBatch } from '@guesthb/protocol';
 import { GuestAgentErrorCode } from './errors.js';
@@ -16,11 +17,30 @@ export interface RxAppDeps {
   /** Takes a validated batch, returns the ack; synchronous, so it never waits for the VIM. */
   readonly acceptEvents: (batch: EventBatch) => EventAck;
   readonly health: () => { readonly ok: boolean; readonly detail: object };
+  /** Every token accepted now (rotation); overrides `token` when given. */
+  readonly acceptedTokens?: () => readonly string[];
+  /** Why the agent cannot do its job (a registered server unreachable or refusing the token): /healthz "degraded". */
+  readonly problems?: () => readonly string[];
+  /** The peer port listens beyond loopback without a token by opt-out: a /healthz warning and a gauge. */
+  readonly unauthenticated?: boolean;
 }
 
 export const EVENTS_BODY_LIMIT_BYTES = 1024 * 1024;
 
 export function buildRxApp(deps: RxAppDeps): FastifyInstance {
+  new Gauge({
+    name: 'guest_agent_health_problems',
+    help: 'Registered guest-servers unreachable or refusing our token (0 = ok; the reasons are in /healthz)',
+    registers: [deps.metrics.registry],
+    collect(): void {
+      this.set(deps.problems?.().length ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'guest_agent_unauthenticated',
+    help: '1 when the rx port listens beyond loopback without a token ([agent] allow_unauthenticated = true)',
+    registers: [deps.metrics.registry],
+  }).set(deps.unauthenticated === true ? 1 : 0);
   const app = fastify({ loggerInstance: deps.log as FastifyBaseLogger, bodyLimit: EVENTS_BODY_LIMIT_BYTES, logController: new LogController({ disableRequestLogging: true }) });
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const status = err.statusCode ?? 500;
@@ -33,7 +53,7 @@ export function buildRxApp(deps: RxAppDeps): FastifyInstance {
   app.addHook('onRequest', async (req, reply) => {
     if (isPublicRoute(req)) return;
     const token = deps.token();
-    if (bearerMatches(req.headers.authorization, token === undefined ? [] : [token])) return;
+    if (bearerMatches(req.headers.authorization, deps.acceptedTokens?.() ?? (token === undefined ? [] : [token]))) return;
     req.log.warn({ remote: req.ip }, 'request refused: bad or missing bearer token');
     return reply.code(401).send({ code: GuestAgentErrorCode.UNAUTHORIZED, message: 'bearer token required' });
   });
@@ -47,8 +67,13 @@ export function buildRxApp(deps: RxAppDeps): FastifyInstance {
     return reply.code(200).send(deps.acceptEvents(parsed.data));
   });
   app.get('/healthz', PUBLIC, async (_req, reply) => {
+    // 503 only while not serving: the OCF monitor must not restart the agent for a compute host's fault.
+    // Serving but unable to reach a registered server (issue 11 item 6) is 200 with status "degraded".
     const health = deps.health();
-    return reply.code(health.ok ? 200 : 503).send({ status: health.ok ? 'ok' : 'starting', ...health.detail });
+    const reasons = health.ok ? (deps.problems?.() ?? []) : [];
+    const warnings = deps.unauthenticated === true ? ['peer API unauthenticated beyond loopback ([agent] allow_unauthenticated = true)'] : [];
+    const status = !health.ok ? 'starting' : reasons.length > 0 ? 'degraded' : 'ok';
+    return reply.code(health.ok ? 200 : 503).send({ status, reasons, warnings, ...health.detail });
   });
   app.get('/metrics', PUBLIC, async (_req, reply) => {
     const text = await deps.metrics.registry.metrics();

@@ -11,8 +11,13 @@ describe('parseAgentConfig', () => {
     expect(parseAgentConfig(SHIPPED, 'guest.ini')).toEqual({
       configPath: 'guest.ini', rxHost: '0.0.0.0', rxPort: 2401, vimCmdHost: '127.0.0.1', vimCmdPort: 2410,
       vimEventUrl: 'http://127.0.0.1:30002', auditPeriodMs: 10_000, tokenFile: undefined, pidfile: undefined, logLevel: 'info',
-      stateDir: undefined, tombstoneTtlMs: 3_600_000,
+      stateDir: undefined, tombstoneTtlMs: 3_600_000, allowUnauthenticated: false, tokenRotationWindowMs: 600_000,
     });
+  });
+
+  it('resolves a relative token_file against the config file directory; reads the opt-out and the rotation window (issue 11 item 2)', () => {
+    const c = parseAgentConfig('[agent]\ntoken_file = guest.token\nallow_unauthenticated = true\ntoken_rotation_window_secs = 30\n', '/etc/mtc/guest.ini');
+    expect(c).toMatchObject({ tokenFile: '/etc/mtc/guest.token', allowUnauthenticated: true, tokenRotationWindowMs: 30_000 });
   });
 
   it('reads the new keys, and the command line overrides them', () => {

@@ -30,6 +30,10 @@ export interface ApiDeps {
   readonly log: Logger;
   /** The bearer token required on /v1/*, or undefined for none. */
   readonly token: () => string | undefined;
+  /** Every token accepted now (rotation); overrides `token` when given. Empty: no authentication. */
+  readonly acceptedTokens?: () => readonly string[];
+  /** An authenticated request reached a command route (the agent is alive and has our token). */
+  readonly onCommand?: () => void;
   /** Connection bounds of the listener (DEFAULT_HTTP_LIMITS when absent). */
   readonly limits?: HttpLimits;
   /** A connection closed at accept by the limits (for a metric). */
@@ -73,16 +77,22 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   app.addHook('onRequest', async (req) => {
     if (isPublicRoute(req)) return;
     const token = deps.token();
-    if (!bearerMatches(req.headers.authorization, token === undefined ? [] : [token])) {
+    const accepted = deps.acceptedTokens?.() ?? (token === undefined ? [] : [token]);
+    if (!bearerMatches(req.headers.authorization, accepted)) {
       throw new GuestServerError('GS_ERR_UNAUTHORIZED', 'missing or wrong bearer token');
     }
+    if (!req.is404) deps.onCommand?.();
   });
 
   // /healthz is for supervisors and load balancers; /metrics is for Prometheus scrapers, and carries no
   // instance identities (counters and gauges by kind or state only).
   app.get('/healthz', PUBLIC, async (_req, reply) => {
+    // 503 only while not serving (starting, closing): a supervisor must not restart us for a peer's fault.
+    // Serving but unable to do the job (issue 11 item 6) is 200 with status "degraded" and the reasons.
     const h = port.health();
-    return reply.code(h.ok ? 200 : 503).send({ status: h.ok ? 'ok' : 'degraded', ...h.detail });
+    const reasons = (h.detail as { reasons?: readonly unknown[] }).reasons ?? [];
+    const status = !h.ok ? 'unavailable' : reasons.length > 0 ? 'degraded' : 'ok';
+    return reply.code(h.ok ? 200 : 503).send({ status, ...h.detail });
   });
   app.get('/metrics', PUBLIC, async (_req, reply) => {
     const m = await port.metricsText();

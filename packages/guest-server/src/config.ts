@@ -3,16 +3,19 @@
  * overrides. Parsed once at start-up (and again on SIGHUP), frozen, passed down in slices (STYLE.md R12).
  * An unknown section or key in a section we read, or a bad value, is a ConfigError naming it (exit code 2).
  */
+import { dirname, resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import {
-  ConfigError, GuestIniDebugSection, GuestIniTimeoutsSection, LOG_LEVELS, configErrorFromZod, iniInt,
+  ConfigError, GuestIniDebugSection, iniBool, GuestIniTimeoutsSection, LOG_LEVELS, configErrorFromZod, iniInt,
   iniSchemaError, iniString, iniUrl, logLevelFromDebug, parseIni, type IniDocument, type LogLevel,
 } from '@guesthb/daemon-kit';
 import { DEFAULT_CHANNEL_DIR, HBS_FAILURE_THRESHOLD, HBS_PULSE_PERIOD_MS, SEARCH_AUDIT_SECS, SERVER_RX_PORT } from '@guesthb/protocol';
 
 /** The agent's URL when none is configured: the floating controller name on [agent] rx_port. */
 export const DEFAULT_AGENT_URL = 'http://controller:2401';
+/** How long the previous token stays accepted after a reload changed it (docs/operations.md "Token rotation"). */
+export const DEFAULT_TOKEN_ROTATION_WINDOW_SECS = 600;
 /** Default bound of the instance table (the original stopped at 100: daemons §9 item 25). */
 export const DEFAULT_MAX_INSTANCES = 10_000;
 /** Default bound of the event outbox toward the agent. */
@@ -33,6 +36,10 @@ const ClientSection = z.strictObject({
   advertise_url: iniUrl().optional(),
   search_audit_secs: iniInt(1, 86_400).optional(),
   token_file: iniString().optional(),
+  /** Listen beyond loopback without a token (issue 11 item 2): an explicit, logged opt-out. */
+  allow_unauthenticated: iniBool().optional(),
+  /** After a reload that changed the token file, the previous tokens stay accepted this long. */
+  token_rotation_window_secs: iniInt(0, 86_400).optional(),
   bind_address: iniString().optional(),
   max_instances: iniInt(1, 1_000_000).optional(),
   outbox_max_events: iniInt(100, 10_000_000).optional(),
@@ -70,7 +77,10 @@ export interface GuestServerConfig {
   readonly advertiseUrl: string | undefined;
   readonly channelDir: string;
   readonly searchAuditSecs: number;
+  /** Resolved against the config file's directory when relative (the shipped `guest.token`). */
   readonly tokenFile: string | undefined;
+  readonly allowUnauthenticated: boolean;
+  readonly tokenRotationWindowMs: number;
   readonly maxInstances: number;
   readonly outboxMaxEvents: number;
   /** State directory (created 0700): the journal of instance knowledge and unacknowledged events. */
@@ -165,7 +175,9 @@ export function buildConfig(input: ConfigInput): GuestServerConfig {
     advertiseUrl: client.advertise_url === undefined ? undefined : stripSlash(client.advertise_url),
     channelDir: cli.channelDir ?? client.channel_dir ?? DEFAULT_CHANNEL_DIR,
     searchAuditSecs: client.search_audit_secs ?? SEARCH_AUDIT_SECS,
-    tokenFile: client.token_file,
+    tokenFile: client.token_file === undefined ? undefined : resolvePath(dirname(input.iniSource ?? '.'), client.token_file),
+    allowUnauthenticated: client.allow_unauthenticated ?? false,
+    tokenRotationWindowMs: (client.token_rotation_window_secs ?? DEFAULT_TOKEN_ROTATION_WINDOW_SECS) * 1000,
     maxInstances: client.max_instances ?? DEFAULT_MAX_INSTANCES,
     outboxMaxEvents: client.outbox_max_events ?? DEFAULT_OUTBOX_MAX_EVENTS,
     stateDir: cli.stateDir ?? client.state_dir ?? DEFAULT_STATE_DIR,

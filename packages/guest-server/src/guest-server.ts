@@ -12,6 +12,7 @@ import {
   HEARTBEAT_START_TIMEOUT_MS, INT32_MAX, drawChallenge,
   type ActionAccepted, type Clock, type EventType, type InstanceInfo, type InstanceQueryReply, type PeerEvent,
 } from '@guesthb/protocol';
+import { TokenRing } from '@guesthb/daemon-kit';
 import { createAgentClient } from './agent-client.js';
 import { buildApi, type CommandPort } from './api.js';
 import { ChannelDiscovery } from './channel-discovery.js';
@@ -27,7 +28,8 @@ import { InstanceTable, TOMBSTONE_MS } from './instance-table.js';
 import { KnowledgeKeeper, OUTBOX_PREFIX } from './knowledge-keeper.js';
 import { ServerMetrics } from './metrics.js';
 import { createAgentOutbox, instanceLane, peerEventItem } from './outbox.js';
-import { readToken } from './token-file.js';
+import { readTokens } from './token-file.js';
+import { serverHealth, type ServerHealthDetail } from './server-health.js';
 
 export interface GuestServerDeps {
   readonly config: GuestServerConfig;
@@ -77,6 +79,10 @@ export class GuestServer implements CommandPort {
   #policy: HeartbeatPolicy;
   #hostReporting = true;
   #token: string | undefined;
+  /** Accepted tokens: the file's, plus the previous file's for the rotation window (issue 11 item 2). */
+  readonly #tokens: TokenRing;
+  /** When the agent last sent an authenticated command (any /v1 route, audits included). */
+  #lastCommandAt: number | undefined;
   #url = '';
   #port = 0;
   #eventSeq = 0;
@@ -87,6 +93,7 @@ export class GuestServer implements CommandPort {
     this.#deps = deps;
     this.#config = deps.config;
     this.#log = deps.log;
+    this.#tokens = new TokenRing(deps.config.tokenRotationWindowMs);
     this.bootId = deps.bootId ?? `${Math.floor(deps.random() * 2 ** 48).toString(16)}-${Math.floor(deps.wallClockMs()).toString(16)}`;
     this.#store = deps.store ?? new MemoryStore();
     this.#knowledge = new KnowledgeKeeper({ store: this.#store, log: deps.log, wallClockMs: deps.wallClockMs });
@@ -105,6 +112,7 @@ export class GuestServer implements CommandPort {
       watchChannelDir: deps.watchChannelDir ?? realWatchChannelDir,
     });
     this.metrics = new ServerMetrics(() => this.#instances.countByState());
+    this.metrics.registerHealth(() => this.#healthDetail());
     this.#ownsDispatcher = deps.dispatcher === undefined;
     this.#dispatcher = deps.dispatcher ?? new Agent({ keepAliveTimeout: 10_000, connections: 4 });
     this.#outbox = createAgentOutbox({
@@ -147,9 +155,12 @@ export class GuestServer implements CommandPort {
     if (this.#started) return;
     this.#started = true;
     const c = this.#config;
-    this.#token = await readToken(c.tokenFile);
+    this.#tokens.update(await readTokens(c.tokenFile), this.#deps.clock.now());
+    this.#token = this.#tokens.sendToken;
     this.#app = buildApi({
       port: this, log: this.#log.child({ component: 'api' }), token: () => this.#token,
+      acceptedTokens: () => this.#tokens.accepted(this.#deps.clock.now()),
+      onCommand: () => { this.#lastCommandAt = this.#deps.clock.now(); },
       onConnectionRefused: (reason) => this.metrics.connectionRefused(reason), now: () => this.#deps.clock.now(),
     });
     await this.#app.listen({ host: c.bindAddress, port: c.rxPort });
@@ -186,7 +197,8 @@ export class GuestServer implements CommandPort {
       if (prev[key] !== next[key]) this.#log.warn({ key, from: prev[key], to: next[key] }, 'setting changes only at restart');
       Object.assign(applied, { [key]: prev[key] });
     }
-    this.#token = await readToken(next.tokenFile);
+    this.#tokens.update(await readTokens(next.tokenFile), this.#deps.clock.now());
+    this.#token = this.#tokens.sendToken;
     this.#config = Object.freeze(applied);
     this.#log.level = next.logLevel;
     this.#policy = this.#buildPolicy();
@@ -261,8 +273,18 @@ export class GuestServer implements CommandPort {
   health(): { readonly ok: boolean; readonly detail: Record<string, unknown> } {
     return {
       ok: this.#started && this.#closing === undefined,
-      detail: { instances: this.#instances.size, outboxDepth: this.#outbox.depth, agentFailedAttempts: this.#outbox.stats().consecutiveFailures, outbox: this.#outbox.stats(), bootId: this.bootId },
+      detail: {
+        instances: this.#instances.size, outboxDepth: this.#outbox.depth, agentFailedAttempts: this.#outbox.stats().consecutiveFailures, outbox: this.#outbox.stats(), bootId: this.bootId,
+        ...this.#healthDetail(),
+      },
     };
+  }
+
+  #healthDetail(): ServerHealthDetail {
+    return serverHealth({
+      outbox: this.#outbox.stats(), lastCommandAt: this.#lastCommandAt, now: this.#deps.clock.now(),
+      authenticated: this.#tokens.enabled, bindAddress: this.#config.bindAddress,
+    });
   }
 
   async metricsText(): Promise<{ readonly contentType: string; readonly body: string }> {

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import { Agent } from 'undici';
 import {
-  ConfigError, createRootLogger, installCrashHandlers, installReload, installShutdown, removePidfile,
+  ConfigError, checkPeerAuth, createRootLogger, installCrashHandlers, installReload, installShutdown, removePidfile,
   systemClock, systemRandom, wallClockMs, writePidfile,
 } from '@guesthb/daemon-kit';
 import { buildConfig, parseCliArgs, type CliOptions, type GuestServerConfig } from './config.js';
@@ -31,7 +31,13 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   const cli = parseCliArgs(argv);
   if (cli.config === undefined) throw new ConfigError('--config', 'required (guest-server --config FILE …)');
   const config = await loadConfig(cli);
+  // Secure by default (issue 11 item 2): beyond loopback only with a token, or by an explicit opt-out.
+  const unauthenticated = checkPeerAuth({
+    host: config.bindAddress, hostKey: '[client] bind_address', tokenFile: config.tokenFile, tokenKey: '[client] token_file',
+    allowUnauthenticated: config.allowUnauthenticated, optOutKey: '[client] allow_unauthenticated',
+  });
   const log = createRootLogger('guest-server', config.logLevel);
+  if (unauthenticated) log.warn({ bindAddress: config.bindAddress }, 'peer API UNAUTHENTICATED beyond loopback ([client] allow_unauthenticated = true): anyone who reaches the port can command this server');
   const journal = await openStateDir(config.stateDir, log);
   const dispatcher = new Agent({ keepAliveTimeout: 10_000, connections: 4 });
   const server = createGuestServer({

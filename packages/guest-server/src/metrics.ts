@@ -98,6 +98,26 @@ export class ServerMetrics implements SessionMetrics, OutboxMetrics {
     registers: [this.registry],
   });
 
+  /** Health gauges read at scrape time: problems (0 = ok) and an unauthenticated peer port by opt-out. */
+  registerHealth(source: () => { readonly reasons: readonly string[]; readonly warnings: readonly string[] }): void {
+    new Gauge({
+      name: 'guest_server_health_problems',
+      help: 'Reasons the server is degraded (0 = ok; the reasons are in /healthz): agent unreachable or refusing the token, events unacknowledged, never commanded',
+      registers: [this.registry],
+      collect(): void {
+        this.set(source().reasons.length);
+      },
+    });
+    new Gauge({
+      name: 'guest_server_unauthenticated',
+      help: '1 when the peer API listens beyond loopback without a token ([client] allow_unauthenticated = true)',
+      registers: [this.registry],
+      collect(): void {
+        this.set(source().warnings.length > 0 ? 1 : 0);
+      },
+    });
+  }
+
   connectionRefused(reason: string): void {
     this.#connectionsRefused.inc({ reason });
   }
