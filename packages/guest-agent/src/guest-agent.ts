@@ -261,6 +261,7 @@ export function createGuestAgent(deps: GuestAgentDeps): GuestAgent {
     acceptedTokens: () => tokenRing.accepted(deps.clock.now()),
     problems: () => reachability.reasons(state.servers.values()),
     unauthenticated: !tokenRing.enabled && !isLoopbackAddress(config.rxHost),
+    now: () => deps.clock.now(),
     health: () => ({ ok: listening, detail: { hosts: state.hosts.size, instances: state.instances.size, outbox: outbox.size } }),
   });
   void rxApp.register(operatorRoutes, { fleet, token: () => token, log: log.child({ component: 'operator' }), clock: deps.clock });

@@ -5,7 +5,7 @@
 import { fastify, LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { Gauge } from 'prom-client';
-import { bearerMatches } from '@guesthb/daemon-kit';
+import { LogRateLimiter, bearerMatches } from '@guesthb/daemon-kit';
 import { EventBatchSchema, PeerPath, type EventAck, type EventBatch } from '@guesthb/protocol';
 import { GuestAgentErrorCode } from './errors.js';
 import type { AgentMetrics } from './metrics.js';
@@ -23,11 +23,19 @@ export interface RxAppDeps {
   readonly problems?: () => readonly string[];
   /** The peer port listens beyond loopback without a token by opt-out: a /healthz warning and a gauge. */
   readonly unauthenticated?: boolean;
+  /** Monotonic ms, for the recent-refusal health reason and the refusal log's rate limit. */
+  readonly now?: () => number;
 }
+
+/** A refused token this recent makes /healthz degraded: a server with another token cannot register. */
+const REFUSAL_HEALTH_WINDOW_MS = 60_000;
 
 export const EVENTS_BODY_LIMIT_BYTES = 1024 * 1024;
 
 export function buildRxApp(deps: RxAppDeps): FastifyInstance {
+  const now = deps.now ?? ((): number => performance.now());
+  let lastRefusal: { readonly at: number; readonly remote: string } | undefined;
+  const refusalLog = new LogRateLimiter({ burst: 5, perMinute: 2, summaryPeriodMs: 60_000 });
   new Gauge({
     name: 'guest_agent_health_problems',
     help: 'Registered guest-servers unreachable or refusing our token (0 = ok; the reasons are in /healthz)',
@@ -54,7 +62,10 @@ export function buildRxApp(deps: RxAppDeps): FastifyInstance {
     if (isPublicRoute(req)) return;
     const token = deps.token();
     if (bearerMatches(req.headers.authorization, deps.acceptedTokens?.() ?? (token === undefined ? [] : [token]))) return;
-    req.log.warn({ remote: req.ip }, 'request refused: bad or missing bearer token');
+    lastRefusal = { at: now(), remote: req.ip };
+    const decision = refusalLog.check(now());
+    if (decision.summarize > 0) req.log.warn({ suppressed: decision.summarize }, 'token refusals not logged (rate limit)');
+    if (decision.write) req.log.warn({ remote: req.ip }, 'request refused: bad or missing bearer token');
     return reply.code(401).send({ code: GuestAgentErrorCode.UNAUTHORIZED, message: 'bearer token required' });
   });
   app.post(PeerPath.EVENTS, async (req, reply) => {
@@ -70,7 +81,10 @@ export function buildRxApp(deps: RxAppDeps): FastifyInstance {
     // 503 only while not serving: the OCF monitor must not restart the agent for a compute host's fault.
     // Serving but unable to reach a registered server (issue 11 item 6) is 200 with status "degraded".
     const health = deps.health();
-    const reasons = health.ok ? (deps.problems?.() ?? []) : [];
+    const reasons = health.ok ? [...(deps.problems?.() ?? [])] : [];
+    if (lastRefusal !== undefined && now() - lastRefusal.at < REFUSAL_HEALTH_WINDOW_MS) {
+      reasons.push(`refused a request with a wrong or missing token from ${lastRefusal.remote} ${Math.round((now() - lastRefusal.at) / 1000)} s ago: a server with another token file cannot register`);
+    }
     const warnings = deps.unauthenticated === true ? ['peer API unauthenticated beyond loopback ([agent] allow_unauthenticated = true)'] : [];
     const status = !health.ok ? 'starting' : reasons.length > 0 ? 'degraded' : 'ok';
     return reply.code(health.ok ? 200 : 503).send({ status, reasons, warnings, ...health.detail });

@@ -25,6 +25,11 @@ export interface StackOptions {
   readonly failureThreshold?: number;
   /** The agent's audit period, s (default 2). */
   readonly auditSecs?: number;
+  /** Extra lines of the agent's [agent] and the server's [client] section (a token_file, say). */
+  readonly agentIni?: string;
+  readonly serverIni?: string;
+  /** false: no advertise_url, so the server advertises http://<hostname>:<port> (default true). */
+  readonly advertise?: boolean;
 }
 
 /** The agent, the server and the VIM of one test, with their ports fixed so a restart reuses them. */
@@ -71,7 +76,7 @@ export class Stack {
 
   async startAgent(): Promise<Daemon> {
     const config = join(this.dir, 'agent.ini');
-    await writeFile(config, `[agent]\nrx_host = 127.0.0.1\nvim_cmd_host = 127.0.0.1\naudit_period_secs = ${this.#options.auditSecs ?? 2}\n`);
+    await writeFile(config, `[agent]\nrx_host = 127.0.0.1\nvim_cmd_host = 127.0.0.1\naudit_period_secs = ${this.#options.auditSecs ?? 2}\n${this.#options.agentIni ?? ''}`);
     const args = ['--config', config, '--port', String(this.ports.rx), '--vim-cmd-port', String(this.ports.vim), '--vim-event-url', this.vim.url, '--log-level', 'info'];
     this.agent = new Daemon('guest-agent', AGENT_BIN, args, `${this.agentUrl}/healthz`);
     await this.agent.waitHealthy();
@@ -80,7 +85,8 @@ export class Stack {
 
   async startServer(): Promise<Daemon> {
     const config = join(this.dir, 'server.ini');
-    const ini = `[client]\nbind_address = 127.0.0.1\nhbs_failure_threshold = ${this.#options.failureThreshold ?? 1}\nhbs_pulse_period = 100\nadvertise_url = ${this.serverUrl}\nsearch_audit_secs = 5\n`;
+    const advertise = this.#options.advertise === false ? '' : `advertise_url = ${this.serverUrl}\n`;
+    const ini = `[client]\nbind_address = 127.0.0.1\nhbs_failure_threshold = ${this.#options.failureThreshold ?? 1}\nhbs_pulse_period = 100\n${advertise}search_audit_secs = 5\n${this.#options.serverIni ?? ''}`;
     await writeFile(config, ini);
     const args = ['--config', config, '--channel-dir', this.channelDir, '--agent-url', this.agentUrl, '--port', String(this.ports.server), '--hostname', HOSTNAME, '--log-level', 'info'];
     this.server = new Daemon('guest-server', SERVER_BIN, args, `${this.serverUrl}/healthz`);
