@@ -95,14 +95,17 @@ export const operatorRoutes: FastifyPluginAsync<OperatorRoutesOptions> = async (
     streams.add(reply);
     const maxBuffered = opts.maxStreamBufferBytes ?? 8 * 1024 * 1024;
     let timer: ReturnType<Clock['setTimeout']> | undefined;
+    const open = (): boolean => !raw.destroyed && !raw.writableEnded;
     const keepAlive = (): void => {
       timer = opts.clock.setTimeout(() => {
+        if (!open()) return;
         raw.write(': keep-alive\n\n');
         keepAlive();
       }, opts.keepAliveMs ?? 15_000);
     };
     keepAlive();
     const unsubscribe = fleet.subscribe((message: OperatorStreamMessage) => {
+      if (!open()) return; // gone; 'close' unsubscribes
       if (raw.writableLength > maxBuffered) {
         log.warn({ remote: req.ip, bufferedBytes: raw.writableLength }, 'operator event stream too slow: closed');
         raw.destroy();
@@ -110,6 +113,7 @@ export const operatorRoutes: FastifyPluginAsync<OperatorRoutesOptions> = async (
       }
       raw.write(`event: ${message.type}\ndata: ${JSON.stringify(message)}\n\n`);
     });
+    raw.on('error', (err) => req.log.debug({ err: err.message }, 'operator event stream error'));
     raw.on('close', () => {
       unsubscribe();
       if (timer !== undefined) opts.clock.clearTimeout(timer);

@@ -2,6 +2,7 @@
  * The operator routes (issue 15) on the agent's real rx listener (port 0), over a FleetSource held in
  * memory: the token per route, query validation, 404s, the page's files, and the event stream's bounds.
  */
+import { request, type IncomingMessage } from 'node:http';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock } from '@guesthb/daemon-kit';
@@ -36,7 +37,7 @@ class MemoryFleet implements FleetSource {
 const closers: (() => Promise<unknown>)[] = [];
 afterEach(async () => { for (const close of closers.splice(0)) await close(); });
 
-async function start(opts: { maxStreams?: number } = {}) {
+async function start(opts: { maxStreams?: number; maxStreamBufferBytes?: number } = {}) {
   const fleet = new MemoryFleet();
   const log = pino({ level: 'silent' });
   const app = buildRxApp({
@@ -112,4 +113,33 @@ describe('operator routes', () => {
     await expect(reader?.read().then(async function drain(r): Promise<boolean> { return r.done ? true : drain(await reader.read()); })).resolves.toBe(true);
     expect(fleet.listeners.size).toBe(0);
   });
+
+  it('drops a stream whose reader stopped reading once its backlog passes the bound; a closed stream unsubscribes', async () => {
+    const { fleet, base } = await start({ maxStreamBufferBytes: 64 * 1024 });
+    const url = new URL(`${base}/v1/operator/events`);
+    const req = request({ host: url.hostname, port: url.port, path: url.pathname, headers: auth });
+    const res = await new Promise<IncomingMessage>((resolve) => { req.on('response', resolve); req.end(); });
+    res.pause(); // a reader that never reads
+    await waitUntil(() => fleet.listeners.size === 1);
+    const big = view('x'.repeat(36), 'healthy');
+    const padded = { ...big, lastEvent: { kind: 'ill-health', detail: 'y'.repeat(4000), atMs: 0 } };
+    for (let i = 0; i < 5000 && fleet.listeners.size > 0; i++) fleet.emit({ type: 'instance', instance: padded });
+    await waitUntil(() => fleet.listeners.size === 0);
+    res.destroy();
+
+    const second = new AbortController();
+    const open = await fetch(`${base}/v1/operator/events`, { headers: auth, signal: second.signal });
+    expect(open.status).toBe(200);
+    await waitUntil(() => fleet.listeners.size === 1);
+    second.abort();
+    await waitUntil(() => fleet.listeners.size === 0);
+  });
 });
+
+async function waitUntil(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!check()) {
+    if (performance.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
