@@ -49,7 +49,8 @@ export const operatorRoutes: FastifyPluginAsync<OperatorRoutesOptions> = async (
   const requireToken = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const token = opts.token();
     if (bearerMatches(req.headers.authorization, token === undefined ? [] : [token])) return;
-    req.log.warn({ remote: req.ip, route: req.routeOptions.url }, 'operator request refused: bad or missing bearer token');
+    // debug: the listener's own token hook (which runs first) already logs refusals.
+    req.log.debug({ remote: req.ip, route: req.routeOptions.url }, 'operator request refused: bad or missing bearer token');
     await reply.code(401).header('www-authenticate', 'Bearer').send({ code: GuestAgentErrorCode.UNAUTHORIZED, message: 'bearer token required' });
   };
   const badQuery = (reply: FastifyReply, message: string): FastifyReply =>
