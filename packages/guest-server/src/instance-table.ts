@@ -70,19 +70,23 @@ export class InstanceTable {
     return session;
   }
 
-  /** Closes and drops the record, leaving a tombstone; false when there is none. */
+  /**
+   * Closes and drops the record; false when there is none. A tombstone is left either way: a channel that
+   * shows up after the agent deleted an instance we never saw must not bring it back either.
+   */
   delete(uuid: string): boolean {
     const session = this.#sessions.get(uuid);
-    if (session === undefined) return false;
-    session.close();
-    this.#sessions.delete(uuid);
+    if (session !== undefined) {
+      session.close();
+      this.#sessions.delete(uuid);
+    }
     this.#tombstones.delete(uuid);
     this.#tombstones.set(uuid, this.#deps.clock.now() + TOMBSTONE_MS);
     for (const old of this.#tombstones.keys()) {
       if (this.#tombstones.size <= MAX_TOMBSTONES) break;
       this.#tombstones.delete(old);
     }
-    return true;
+    return session !== undefined;
   }
 
   /** A tombstone restored from the state directory, with the time it has left. */

@@ -13,6 +13,8 @@ import { Journal } from '@guesthb/outbox';
 import { buildConfig, createGuestServer, type GuestServer } from '../src/index.js';
 import { api, startAgent, startGuest, tempDir, until, UUID_A, UUID_B } from './helpers/harness.js';
 
+const UUID_C = 'cccccccc-bbbb-cccc-dddd-eeeeeeeeeeee';
+
 interface Node {
   readonly server: GuestServer;
   /** Stops the server (no drain toward a down agent matters: entries stay in the journal) and the journal. */
@@ -122,6 +124,11 @@ describe('guest-server restart with a state directory', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(agent.events.filter((e) => (e.kind === 'running' || e.kind === 'stopped') && e.instance.uuid === UUID_A)).toEqual([]);
     expect(second.server.session(UUID_A)).toBeUndefined();
+    // A delete of an instance this server never saw (its channel not there yet) also stands.
+    expect((await api(second.server, 'DELETE', `/v1/instances/${UUID_C}`)).status).toBe(404);
+    await startGuest(dir, UUID_C);
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(second.server.session(UUID_C)).toBeUndefined();
     // The agent provisions it again: the tombstone is lifted.
     await api(second.server, 'PUT', `/v1/instances/${UUID_A}`, { reporting: 'enabled' });
     await until(() => second.server.session(UUID_A)?.state.heartbeating === true, 5000, 'A back after a new provision');
