@@ -43,6 +43,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   const server = createGuestServer({
     config, log, clock: systemClock, random: systemRandom, wallClockMs, dispatcher, bootId: randomUUID(), store: journal,
   });
+  server.metrics.registerState({ journal: () => journal.stats(), outbox: () => server.outboxStats() });
   const close = async (): Promise<void> => {
     await server.close();
     await journal.close();

@@ -118,6 +118,38 @@ export class ServerMetrics implements SessionMetrics, OutboxMetrics {
     });
   }
 
+  /**
+   * The state directory (issue 12): the journal's size and write errors, and the age of the oldest event
+   * the agent has not acknowledged. Read at scrape time.
+   */
+  registerState(source: {
+    readonly journal: () => { readonly fileBytes: number; readonly writeErrors: number; readonly compactions: number };
+    readonly outbox: () => { readonly oldestUnackedAgeMs: number };
+  }): void {
+    const gauge = (name: string, help: string, read: () => number): Gauge => new Gauge({
+      name, help, registers: [this.registry],
+      collect(): void {
+        this.set(read());
+      },
+    });
+    // Counts kept by the journal, exposed as counters (incremented by what changed since the last scrape).
+    const counter = (name: string, help: string, read: () => number): Counter => {
+      let seen = 0;
+      return new Counter({
+        name, help, registers: [this.registry],
+        collect(): void {
+          const now = read();
+          if (now > seen) this.inc(now - seen);
+          seen = now;
+        },
+      });
+    };
+    gauge('guest_server_state_journal_bytes', 'Size of the state directory\'s journal file', () => source.journal().fileBytes);
+    counter('guest_server_state_journal_write_errors_total', 'Journal writes that failed (disk full, I/O error): state may not survive a restart', () => source.journal().writeErrors);
+    counter('guest_server_state_journal_compactions_total', 'Journal compactions', () => source.journal().compactions);
+    gauge('guest_server_outbox_oldest_age_seconds', 'Age of the oldest event the agent has not acknowledged (0 when none)', () => source.outbox().oldestUnackedAgeMs / 1_000);
+  }
+
   connectionRefused(reason: string): void {
     this.#connectionsRefused.inc({ reason });
   }

@@ -73,6 +73,13 @@ describe('state directory', () => {
     expect(out).toContain('persisted instance record does not validate: skipped');
     // The host record survived: host reporting is still disabled after the restart.
     expect(out).toMatch(/"hostReporting":false/);
+    // The state directory's figures are on /metrics.
+    const url = /"url":"(http:\/\/[^"]+)"[^\n]*guest-server ready/.exec(out)?.[1]?.replace('compute-7', '127.0.0.1');
+    const metrics = await (await fetch(`${url ?? ''}/metrics`)).text();
+    expect(metrics).toMatch(/^guest_server_state_journal_bytes [1-9]\d*$/m);
+    expect(metrics).toMatch(/^guest_server_state_journal_compactions_total [1-9]/m);   // the damaged file was rewritten
+    expect(metrics).toMatch(/^guest_server_state_journal_write_errors_total 0$/m);
+    expect(metrics).toMatch(/^guest_server_outbox_oldest_age_seconds \d/m);
     child.kill('SIGTERM');
     const [code] = await once(child, 'exit') as [number | null];
     expect(code).toBe(0);
