@@ -28,7 +28,7 @@ describe('the status page in headless Chromium (issue 15)', () => {
   beforeAll(async () => {
     // The faults come only when the test injects them, once the page is up (a loaded box starts slowly).
     fleet = await startDemoFleet({ guests: GUESTS, faultAfterMs: 3_600_000, intervalMs: 400 });
-    page = await launchChromium();
+    page = await launchChromium(1440, 860);
     await page.navigate(`${fleet.ready.agentUrl}/ui/#token=${fleet.ready.token}`);
   }, 120_000);
   afterAll(async () => {

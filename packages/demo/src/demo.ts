@@ -100,7 +100,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     const tokenFile = join(dir, 'token');
     await writeFile(tokenFile, `${token}\n`, { mode: 0o600 });
     const agentIni = join(dir, 'agent.ini');
-    await writeFile(agentIni, `[agent]\nrx_host = 127.0.0.1\nvim_cmd_host = 127.0.0.1\naudit_period_secs = 5\ntoken_file = ${tokenFile}\n`);
+    await writeFile(agentIni, `[agent]\nrx_host = 127.0.0.1\nvim_cmd_host = 127.0.0.1\naudit_period_secs = 2\ntoken_file = ${tokenFile}\n`);
     const agentUrl = `http://127.0.0.1:${agentRx}`;
     const agent = startDaemon('guest-agent', agentBin,
       ['--config', agentIni, '--port', String(agentRx), '--vim-cmd-port', String(agentVim), '--vim-event-url', sink.url],

@@ -121,7 +121,7 @@ function renderRows() {
     const event = i.lastEvent === null ? '' : `${new Date(i.lastEvent.atMs).toLocaleTimeString()} ${i.lastEvent.kind}: ${i.lastEvent.detail}`;
     row.append(el('span', 'c-uuid', i.uuid), el('span', 'c-name', i.name ?? '—'), el('span', 'c-host', i.hostname), state,
       el('span', 'c-flags', `${i.reporting ? 'on' : 'off'} / ${i.heartbeating ? 'running' : 'stopped'}`), el('span', 'c-action', i.correctiveAction),
-      el('span', 'c-int', i.intervalMs === null ? '—' : `${i.intervalMs} ms`), el('span', 'c-rtt', i.lastRttMs === null ? '—' : `${i.lastRttMs} ms`),
+      el('span', 'c-int', i.intervalMs === null ? '—' : `${i.intervalMs} ms`), el('span', 'c-rtt', i.lastRttMs === null ? '—' : `${i.lastRttMs.toFixed(2)} ms`),
       el('span', 'c-miss', i.misses === null ? '—' : String(i.misses)), el('span', 'c-event', event));
     out.push(row);
   }
