@@ -5,7 +5,7 @@
 // agent), server CPU and RSS, the server's log volume (bytes of stdout, scaled to MB per minute) and the
 // budget drops it counted.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFakeAgent } from './lib/fake-agent.js';
@@ -77,7 +77,7 @@ export async function runHostile({ quick, good = 20, hostile = 500, intervalMs =
     }
     if (process.env.BENCH_DEBUG) log(server.output.slice(-6000));
     return {
-      good, hostile, intervalMs, seconds,
+      good, hostile, intervalMs, seconds, loadAvg: loadavg()[0],
       jitterP50Ms: report.jitter.p50, jitterP99Ms: report.jitter.p99, jitterMaxMs: report.jitter.max, intervals: report.jitter.n,
       latenessP99Ms: histogramQuantile(before, after, 'guest_server_challenge_lateness_seconds', 0.99) * 1000,
       guestsCpuPct: ((loadCpu1 - loadCpu0) / (w1 - w0)) * 100,

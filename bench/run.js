@@ -139,8 +139,8 @@ if (only.includes('hostile')) {
   console.error('hostile: 20 good guests beside 500 hostile ones …');
   const r = await runHostile({ quick });
   results.hostile = r;
-  table('e) fairness: 20 good guests @400 ms beside 500 hostile ones (garbage, byte-at-a-time, re-init loops, wrong echoes)', [
-    ['window s', (x) => String(x.seconds)], ['jitter p50', (x) => f(x.jitterP50Ms, 2)], ['jitter p99', (x) => f(x.jitterP99Ms, 2)], ['jitter max', (x) => f(x.jitterMaxMs, 2)],
+  table('f) fairness: 20 good guests @400 ms beside 500 hostile ones (garbage, byte-at-a-time, re-init loops, wrong echoes)', [
+    ['window s', (x) => String(x.seconds)], ['load avg', (x) => f(x.loadAvg, 1)], ['jitter p50', (x) => f(x.jitterP50Ms, 2)], ['jitter p99', (x) => f(x.jitterP99Ms, 2)], ['jitter max', (x) => f(x.jitterMaxMs, 2)],
     ['late p99', (x) => f(x.latenessP99Ms, 2)], ['false losses', (x) => String(x.falseLosses)], ['CPU %', (x) => f(x.cpuPct)], ['guests CPU %', (x) => f(x.guestsCpuPct)], ['RSS MB', (x) => f(x.rssMb, 0)], ['log MB/min', (x) => f(x.logMbPerMin, 3)],
     ['budget drops', (x) => Object.entries(x.drops).map(([k, v]) => `${k}=${v}`).join(' ') || '0'],
   ], [r]);
