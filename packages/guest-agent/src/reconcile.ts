@@ -7,7 +7,7 @@
 import type { InstanceInfo, InstanceQueryReply } from '@guesthb/protocol';
 import type { Told } from './agent-state.js';
 import { guestInfoPatch, onOff, type Inventory, type ServerCommand } from './inventory.js';
-import { serviceEventOf } from './server-events.js';
+import { episodeOf, serviceEventOf } from './server-events.js';
 import type { VimEvent } from './vim-events.js';
 
 export interface Reconciliation {
@@ -30,7 +30,11 @@ export function reconcileServer(inventory: Inventory, hostname: string, reply: I
   const seen = new Set<string>();
   for (const info of reply.instances) {
     seen.add(info.uuid);
-    const known = inventory.instance(info.uuid);
+    // Unknown while the VIM has not listed this host since the agent started (agent restart): learned from
+    // the server as from its events, so the level-triggered rules below apply to it too (audit B removes
+    // it later if the VIM does not list it). Never a tombstoned instance.
+    const known = inventory.instance(info.uuid)
+      ?? (host.listedByVim ? undefined : inventory.learnInstance(hostname, info.uuid, info.reporting === 'enabled'));
     // Unknown to the agent, or registered to another host: delete it on this server, but only once the
     // VIM's instance list of this host (audit B) arrived since the agent started; before that, "unknown"
     // may only mean "not yet re-learned" (agent restart) and deleting would wipe the server's monitoring.
@@ -76,7 +80,8 @@ function conditionAlarms(inventory: Inventory, info: InstanceInfo): VimEvent[] {
   const told = inventory.told(info.uuid);
   const kind = c.condition === 'failed' ? 'alarm-failed' : 'alarm-unhealthy';
   const previous = kind === 'alarm-failed' ? told?.failed : told?.unhealthy;
-  const episode = c.conditionEventId ?? (c.conditionSinceMs === undefined ? undefined : `since:${c.conditionSinceMs}`);
+  const id = c.conditionEventId ?? (c.conditionSinceMs === undefined ? undefined : `since:${c.conditionSinceMs}`);
+  const episode = id === undefined ? undefined : episodeOf(info.hostname, id);
   if (episode === undefined || previous?.episode === episode || (c.conditionEventId === undefined && previous !== undefined)) return [];
   const repairAction = c.lossAction ?? info['repair-action'];
   if (repairAction === 'none' || repairAction === 'unknown') return [];

@@ -15,6 +15,9 @@ export interface EventPlan {
 
 const NOTHING: EventPlan = { vim: [], commands: [] };
 
+/** A fault episode: the id of the server event (or condition) that reported it, unique across servers. */
+export const episodeOf = (hostname: string, eventId: string): string => `${hostname}/${eventId}`;
+
 export function serviceEventOf(inst: Instance): VimEvent {
   return {
     kind: 'service', uuid: inst.uuid, hostname: inst.hostname, state: onOff(inst.reporting),
@@ -59,7 +62,7 @@ export function planServerEvent(inventory: Inventory, event: PeerEvent, nowMs: n
       if (event.kind === 'ill-health') {
         const action = event.instance['repair-action'];
         if (action === 'none' || action === 'unknown') return { vim: [], commands, note: 'ill health without an action' };
-        return { vim: [{ kind: 'alarm-unhealthy', uuid: inst.uuid, hostname: inst.hostname, repairAction: action, episode: event.id }], commands };
+        return { vim: [{ kind: 'alarm-unhealthy', uuid: inst.uuid, hostname: inst.hostname, repairAction: action, episode: episodeOf(event.hostname, event.id) }], commands };
       }
       inst = inventory.updateInstance(inst, { heartbeating: event.kind === 'running' });
       return { vim: [serviceEventOf(inst)], commands };
@@ -80,14 +83,14 @@ export function planServerEvent(inventory: Inventory, event: PeerEvent, nowMs: n
       const host = inventory.hostByName(inst.hostname);
       if (host === undefined || !inventory.hostGateOpen(host) || !inst.reporting) return { ...NOTHING, note: 'loss not reported: host or instance reporting disabled' };
       // The loss action of the event, not the stored one that an ill-health may have overwritten (daemons §8.1).
-      return { vim: [{ kind: 'alarm-failed', uuid: inst.uuid, hostname: inst.hostname, repairAction: event.correctiveAction, episode: event.id }], commands: [] };
+      return { vim: [{ kind: 'alarm-failed', uuid: inst.uuid, hostname: inst.hostname, repairAction: event.correctiveAction, episode: episodeOf(event.hostname, event.id) }], commands: [] };
     }
     case 'vote-result': {
       // Forwarded even for an instance the agent does not know (yet: agent restart): the action event
       // needs only the uuid, and the VIM may be waiting for the guest's answer (the original dropped it).
       const response = guestResponseOf(event.notificationType, event.vote);
       if (response === undefined) return { ...NOTHING, note: 'vote result with an unknown notification type' };
-      return { vim: [{ kind: 'action', uuid: event.uuid, action: event.eventType, response, reason: event.reason, episode: event.id }], commands: [] };
+      return { vim: [{ kind: 'action', uuid: event.uuid, action: event.eventType, response, reason: event.reason, episode: episodeOf(event.hostname, event.id) }], commands: [] };
     }
   }
 }

@@ -56,8 +56,8 @@ describe('agent reducer: alarms', () => {
   it('a loss raises one failed alarm with the guest\'s action, journaled (pending) in the same step; a repeat of its episode raises none', () => {
     const loss = server.event('loss', { uuid: U, correctiveAction: 'reboot' });
     const { state, fx } = run(base(), [events(loss)]);
-    expect(vimEvents(fx)).toEqual([{ kind: 'alarm-failed', uuid: U, hostname: 'compute-0', repairAction: 'reboot', episode: loss.id }]);
-    expect(persisted(fx)).toEqual([[`a:${U}:f`, { type: 'alarm', uuid: U, alarm: { kind: 'alarm-failed', hostname: 'compute-0', repairAction: 'reboot', episode: loss.id, pending: true } }]]);
+    expect(vimEvents(fx)).toEqual([{ kind: 'alarm-failed', uuid: U, hostname: 'compute-0', repairAction: 'reboot', episode: `compute-0/${loss.id}` }]);
+    expect(persisted(fx)).toEqual([[`a:${U}:f`, { type: 'alarm', uuid: U, alarm: { kind: 'alarm-failed', hostname: 'compute-0', repairAction: 'reboot', episode: `compute-0/${loss.id}`, pending: true } }]]);
     // The audit sees the same fault (conditionEventId = the loss event's id): nothing more.
     const again = run(state, [audit([info(U, { heartbeating: 'disabled', condition: 'failed', lossAction: 'reboot', conditionEventId: loss.id })])]);
     expect(vimEvents(again.fx).filter((e) => e.kind !== 'service')).toEqual([]);
@@ -65,7 +65,7 @@ describe('agent reducer: alarms', () => {
 
   it('level-triggered: a failed condition the VIM was never told (its event lost) is alarmed by the audit with the loss action', () => {
     const { fx } = run(base(), [audit([info(U, { heartbeating: 'disabled', 'repair-action': 'log', condition: 'failed', lossAction: 'stop', conditionEventId: 'lost-1' })])]);
-    expect(vimEvents(fx).filter((e) => e.kind === 'alarm-failed')).toEqual([{ kind: 'alarm-failed', uuid: U, hostname: 'compute-0', repairAction: 'stop', episode: 'lost-1' }]);
+    expect(vimEvents(fx).filter((e) => e.kind === 'alarm-failed')).toEqual([{ kind: 'alarm-failed', uuid: U, hostname: 'compute-0', repairAction: 'stop', episode: 'compute-0/lost-1' }]);
   });
 
   it('an older server without condition fields: the audit only compares heartbeating (no alarm)', () => {
@@ -92,12 +92,12 @@ describe('agent reducer: alarms', () => {
     const back = run(delivered.state, [events(server.event('running', { instance: info(U, { heartbeating: 'enabled' }) }))]);
     expect(persisted(back.fx)).toEqual([[`a:${U}:f`, undefined]]);
     const loss2 = server.event('loss', { uuid: U, correctiveAction: 'reboot' });
-    expect(vimEvents(run(back.state, [events(loss2)]).fx)).toMatchObject([{ kind: 'alarm-failed', episode: loss2.id }]);
+    expect(vimEvents(run(back.state, [events(loss2)]).fx)).toMatchObject([{ kind: 'alarm-failed', episode: `compute-0/${loss2.id}` }]);
   });
 
   it('an ill-health raises the unhealthy alarm with the unhealthy action; none/unknown send nothing', () => {
     const ill = server.event('ill-health', { instance: info(U, { heartbeating: 'enabled', 'repair-action': 'stop' }), logMsg: 'sick' });
-    expect(vimEvents(run(base(), [events(ill)]).fx)).toEqual([{ kind: 'alarm-unhealthy', uuid: U, hostname: 'compute-0', repairAction: 'stop', episode: ill.id }]);
+    expect(vimEvents(run(base(), [events(ill)]).fx)).toEqual([{ kind: 'alarm-unhealthy', uuid: U, hostname: 'compute-0', repairAction: 'stop', episode: `compute-0/${ill.id}` }]);
   });
 });
 
