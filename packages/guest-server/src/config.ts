@@ -10,6 +10,7 @@ import {
   ConfigError, GuestIniDebugSection, iniBool, GuestIniTimeoutsSection, LOG_LEVELS, configErrorFromZod, iniInt,
   iniSchemaError, iniString, iniUrl, logLevelFromDebug, parseIni, type IniDocument, type LogLevel,
 } from '@guesthb/daemon-kit';
+import { CORROBORATE_MODES, type CorroborateMode } from './corroborator.js';
 import { DEFAULT_CHANNEL_DIR, HBS_FAILURE_THRESHOLD, HBS_PULSE_PERIOD_MS, SEARCH_AUDIT_SECS, SERVER_RX_PORT } from '@guesthb/protocol';
 
 /** The agent's URL when none is configured: the floating controller name on [agent] rx_port. */
@@ -45,6 +46,8 @@ const ClientSection = z.strictObject({
   outbox_max_events: iniInt(100, 10_000_000).optional(),
   state_dir: iniString().optional(),
   init_deadline_secs: iniInt(1, 86_400).optional(),
+  corroborate: z.enum(CORROBORATE_MODES).optional(),
+  corroborate_defer_ms: iniInt(1, 3_600_000).optional(),
 });
 const IniSchema = z.strictObject({
   client: ClientSection.optional(),
@@ -88,6 +91,10 @@ export interface GuestServerConfig {
   /** Init deadline after a restart or reconnect; undefined = derived from the guest's timers (README). */
   readonly initDeadlineMs: number | undefined;
   readonly heartbeat: HeartbeatSettings;
+  /** Host-side corroboration of losses (issue 16): off, report (default), defer-starved. Restart-only. */
+  readonly corroborate: CorroborateMode;
+  /** How long defer-starved holds a loss; undefined = one more detection window. */
+  readonly corroborateDeferMs: number | undefined;
   readonly logLevel: LogLevel;
   readonly pidfile: string | undefined;
   readonly shutdownTimeoutMs: number;
@@ -186,6 +193,8 @@ export function buildConfig(input: ConfigInput): GuestServerConfig {
       failureThreshold: client.hbs_failure_threshold ?? HBS_FAILURE_THRESHOLD,
       pulsePeriodMs: client.hbs_pulse_period ?? HBS_PULSE_PERIOD_MS,
     }),
+    corroborate: client.corroborate ?? 'report',
+    corroborateDeferMs: client.corroborate_defer_ms,
     logLevel: cli.logLevel ?? logLevelFromDebug(result.data.debug) ?? 'info',
     pidfile: cli.pidfile,
     shutdownTimeoutMs: DEFAULT_SHUTDOWN_TIMEOUT_MS,

@@ -10,7 +10,7 @@ import { Agent, type Dispatcher } from 'undici';
 import { MemoryStore, scopeStore, type KeyValueStore, type Outbox, type OutboxStats } from '@guesthb/outbox';
 import {
   HEARTBEAT_START_TIMEOUT_MS, INT32_MAX, drawChallenge,
-  type ActionAccepted, type Clock, type EventType, type InstanceInfo, type InstanceQueryReply, type PeerEvent,
+  type ActionAccepted, type Clock, type Corroboration, type EventType, type InstanceInfo, type InstanceQueryReply, type PeerEvent,
 } from '@guesthb/protocol';
 import { TokenRing } from '@guesthb/daemon-kit';
 import { createAgentClient } from './agent-client.js';
@@ -21,6 +21,8 @@ import { watchChannelDir as realWatchChannelDir, type WatchChannelDir } from './
 import type { GuestServerConfig } from './config.js';
 import { GuestServerError } from './errors.js';
 import type { HeartbeatPolicy } from './heartbeat-machine.js';
+import { sessionHooks } from './corroboration-hooks.js';
+import { Corroborator } from './corroborator.js';
 import { buildInstanceInfo } from './instance-info.js';
 import { InstanceSession } from './instance-session.js';
 import type { Report } from './instance-state.js';
@@ -28,6 +30,7 @@ import { InstanceTable, TOMBSTONE_MS } from './instance-table.js';
 import { KnowledgeKeeper, OUTBOX_PREFIX } from './knowledge-keeper.js';
 import { ServerMetrics } from './metrics.js';
 import { createAgentOutbox, instanceLane, peerEventItem } from './outbox.js';
+import { ProcProbe, type VmmProbe } from './vmm-probe.js';
 import { readTokens } from './token-file.js';
 import { serverHealth, type ServerHealthDetail } from './server-health.js';
 
@@ -50,6 +53,8 @@ export interface GuestServerDeps {
    * absent = in memory (nothing survives: in-process tests).
    */
   readonly store?: KeyValueStore;
+  /** Where corroboration reads QEMU processes (issue 16); the real /proc when absent. */
+  readonly vmmProbe?: VmmProbe;
 }
 
 /** Timing constants of the rules (README "Decisions"). */
@@ -60,7 +65,7 @@ export const AGENT_TIMEOUT_MS = 5_000;
 export const SHUTDOWN_DRAIN_MS = 2_000;
 
 /** Config keys a SIGHUP does not change: they are bound to sockets, the watcher or the outbox at start. */
-const RESTART_ONLY_KEYS = ['rxPort', 'bindAddress', 'hostname', 'agentUrl', 'advertiseUrl', 'channelDir', 'outboxMaxEvents', 'stateDir'] as const;
+const RESTART_ONLY_KEYS = ['rxPort', 'bindAddress', 'hostname', 'agentUrl', 'advertiseUrl', 'channelDir', 'outboxMaxEvents', 'stateDir', 'corroborate'] as const;
 
 export class GuestServer implements CommandPort {
   readonly metrics: ServerMetrics;
@@ -73,6 +78,7 @@ export class GuestServer implements CommandPort {
   readonly #outbox: Outbox<PeerEvent>;
   readonly #store: KeyValueStore;
   readonly #knowledge: KnowledgeKeeper;
+  readonly #corroborator: Corroborator;
   readonly #dispatcher: Dispatcher;
   readonly #ownsDispatcher: boolean;
   #app: FastifyInstance | undefined;
@@ -102,7 +108,10 @@ export class GuestServer implements CommandPort {
       log: deps.log,
       maxInstances: () => this.#config.maxInstances,
       createSession: (uuid) => this.#createSession(uuid),
-      onForget: (uuid) => this.#knowledge.forget(uuid),
+      onForget: (uuid) => {
+        this.#knowledge.forget(uuid);
+        this.#corroborator.forget(uuid);
+      },
     });
     this.#discovery = new ChannelDiscovery({
       config: () => this.#config,
@@ -112,6 +121,11 @@ export class GuestServer implements CommandPort {
       watchChannelDir: deps.watchChannelDir ?? realWatchChannelDir,
     });
     this.metrics = new ServerMetrics(() => this.#instances.countByState());
+    this.#corroborator = new Corroborator({
+      clock: deps.clock, log: deps.log.child({ component: 'corroborator' }), probe: deps.vmmProbe ?? new ProcProbe(), registry: this.metrics.registry,
+      mode: () => this.#config.corroborate, deferMs: () => this.#config.corroborateDeferMs, tickMs: () => this.#config.heartbeat.pulsePeriodMs,
+      failureThreshold: () => this.#config.heartbeat.failureThreshold, intervalOf: (uuid) => this.#challengedInterval(uuid),
+    });
     this.metrics.registerHealth(() => this.#healthDetail());
     this.#ownsDispatcher = deps.dispatcher === undefined;
     this.#dispatcher = deps.dispatcher ?? new Agent({ keepAliveTimeout: 10_000, connections: 4 });
@@ -171,6 +185,7 @@ export class GuestServer implements CommandPort {
     // The first event after start is server-ready (registration).
     this.#pushEvent({ kind: 'server-ready', url: this.#url, bootId: this.bootId });
     this.#outbox.start();
+    this.#corroborator.start();
     await this.#discovery.start();
     // A restored record whose channel file the start-up scan did not find: the VM went away meanwhile.
     for (const session of restored) {
@@ -226,6 +241,7 @@ export class GuestServer implements CommandPort {
     // Deleted stays deleted (issue 12 item 6): its queued events go and discovery does not bring it back.
     const dropped = this.#outbox.removeLane(instanceLane(uuid));
     this.#knowledge.forget(uuid);
+    this.#corroborator.forget(uuid);
     this.#knowledge.tombstone(uuid, this.#deps.wallClockMs() + TOMBSTONE_MS);
     this.#log.info({ uuid, droppedEvents: dropped }, 'instance deleted by the agent');
     return true;
@@ -295,17 +311,33 @@ export class GuestServer implements CommandPort {
 
   /** The table's session factory: a session reads the current policy and reports through the outbox. */
   #createSession(uuid: string): InstanceSession {
-    return new InstanceSession({
+    const log = this.#log.child({ component: 'instance', uuid });
+    // Corroboration (issue 16): holdLoss in the policy, the forensics ring fed by the metrics, VMM re-mapping.
+    const hooks = sessionHooks({
+      corroborator: this.#corroborator, uuid, log, policy: () => this.#policy, metrics: this.metrics, intervalMs: () => session.state.params.intervalMs,
+    });
+    const session: InstanceSession = new InstanceSession({
       uuid,
       clock: this.#deps.clock,
-      log: this.#log.child({ component: 'instance', uuid }),
-      policy: () => this.#policy,
+      log,
+      policy: hooks.policy,
       connect: this.#deps.connect ?? connectUnixChannel,
-      metrics: this.metrics,
+      metrics: hooks.metrics,
       onReport: (s, report) => this.#onReport(s, report),
       onGone: (s) => this.#instances.forgetIfOrphan(s),
-      onStep: (s, before) => this.#knowledge.onStep(s, before),
+      onStep: (s, before) => {
+        this.#knowledge.onStep(s, before);
+        hooks.onStep(s.state, before, s.channelPath);
+      },
+      onGuestLogMsg: hooks.onGuestLogMsg,
     });
+    return session;
+  }
+
+  /** The interval of an instance being challenged now, else undefined (corroboration samples only those). */
+  #challengedInterval(uuid: string): number | undefined {
+    const state = this.#instances.get(uuid)?.state;
+    return state?.link.kind === 'connected' && state.cycle.kind === 'cycling' ? state.params.intervalMs : undefined;
   }
 
   #onReport(session: InstanceSession, report: Report): void {
@@ -321,16 +353,25 @@ export class GuestServer implements CommandPort {
         id = this.#pushEvent({ kind: 'stopped', instance: buildInstanceInfo(host, session.uuid, session.state), reason: report.reason });
         break;
       case 'ill-health':
-        id = this.#pushEvent({ kind: 'ill-health', instance: buildInstanceInfo(host, session.uuid, session.state, report.action), logMsg: report.logMsg });
+        id = this.#pushEvent({ kind: 'ill-health', instance: buildInstanceInfo(host, session.uuid, session.state, report.action), logMsg: report.logMsg, ...this.#corroborate(session.uuid, 'ill-health') });
         break;
       case 'loss':
-        id = this.#pushEvent({ kind: 'loss', uuid: session.uuid, correctiveAction: report.correctiveAction });
+        id = this.#pushEvent({ kind: 'loss', uuid: session.uuid, correctiveAction: report.correctiveAction, ...this.#corroborate(session.uuid, 'loss') });
         break;
       case 'vote-result':
         id = this.#pushEvent({ kind: 'vote-result', uuid: session.uuid, notificationType: report.notificationType, eventType: report.event, vote: report.vote, reason: report.reason });
         break;
     }
     this.#knowledge.reported(session.uuid, report.kind, id);
+  }
+
+  /** The host-side class and evidence of a loss or ill-health report, logged (issue 16 item 3); {} when off. */
+  #corroborate(uuid: string, report: 'loss' | 'ill-health'): { corroboration?: Corroboration } {
+    const corroboration = this.#corroborator.corroborate(uuid, report);
+    if (corroboration === undefined) return {};
+    const { class: lossClass, evidence, deferredMs, lastLogMsg } = corroboration;
+    this.#log.warn({ uuid, report, lossClass, evidence, deferredMs, lastLogMsg }, `${report} corroborated: ${lossClass}`);
+    return { corroboration };
   }
 
   /** Instance knowledge and host reporting from the state directory; returns the restored sessions. */
@@ -385,6 +426,7 @@ export class GuestServer implements CommandPort {
 
   async #doClose(): Promise<void> {
     await this.#discovery.close();
+    this.#corroborator.close();
     await this.#app?.close();
     this.#instances.closeAll();
     // Events already queued (a loss just detected) get a short chance to reach a reachable agent.

@@ -31,6 +31,12 @@ export interface HeartbeatPolicy {
   readonly nextChallenge: () => number;
   /** Init deadline after a restart or reconnect (init-deadline.ts); undefined = derived per guest. */
   readonly initDeadlineMs?: number | undefined;
+  /**
+   * Asked once when a loss is due ([client] corroborate = defer-starved, issue 16 item 4): the time until
+   * which the loss is held (challenges go on; a valid answer meanwhile cancels it), or undefined to report
+   * now. Injected like nextChallenge: the corroborator classifies from /proc behind it.
+   */
+  readonly holdLoss?: ((at: number) => number | undefined) | undefined;
 }
 
 export type InstanceEvent =
@@ -217,7 +223,7 @@ function onChallengeDue(p: HeartbeatPolicy, s: InstanceState, at: number, fx: In
   // interval the schedule is rebased instead of sending a burst.
   let slot = s.cycle.scheduledAt + interval;
   if (at - slot >= interval) slot = at;
-  if (s.cycle.answered) return challenge(p, s, slot, at, 0, fx);
+  if (s.cycle.answered) return challenge(p, s.lossHeldUntil === undefined ? s : { ...s, lossHeldUntil: undefined }, slot, at, 0, fx);
   const misses = s.cycle.misses + 1;
   fx.push({ type: 'count', name: 'miss' });
   if (misses <= p.failureThreshold) {
@@ -229,7 +235,16 @@ function onChallengeDue(p: HeartbeatPolicy, s: InstanceState, at: number, fx: In
     fx.push({ type: 'log', level: 'info', msg: 'departed guest stopped answering; waiting for its init', fields: { departedFor: s.departure.event, misses } });
     return { ...s, cycle: { kind: 'waiting-init' } };
   }
-  return onLoss(p, s, misses, fx);
+  if (s.lossHeldUntil === undefined) {
+    const until = p.holdLoss?.(at);
+    if (until !== undefined && until > at) {
+      fx.push({ type: 'log', level: 'info', msg: 'heartbeat loss held: the host starved the guest', fields: { misses, holdMs: until - at } });
+      return { ...challenge(p, s, slot, at, misses, fx), lossHeldUntil: until };
+    }
+  } else if (at < s.lossHeldUntil) {
+    return challenge(p, s, slot, at, misses, fx);
+  }
+  return onLoss(p, { ...s, lossHeldUntil: undefined }, misses, fx);
 }
 
 /** Loss: STOPPED always, then LOSS when host and instance reporting allow (daemons §1.9, §9 item 8). */
@@ -292,7 +307,7 @@ function onInit(p: HeartbeatPolicy, s: InstanceState, at: number, m: WireMessage
   };
   // The newest init is always acked, in any state (daemons §9 item 7: the original went silent instead).
   fx.push({ type: 'log', level: s.cycle.kind === 'cycling' ? 'info' : 'debug', msg: s.cycle.kind === 'cycling' ? 'guest re-initialised' : 'guest initialised', fields: { name: m.name, intervalMs, correctiveAction: m.corrective_action } });
-  let state: InstanceState = { ...s, params, connectAttempt: 0, lastSignAt: at, unhealthy: undefined, departure: undefined };
+  let state: InstanceState = { ...s, params, connectAttempt: 0, lastSignAt: at, unhealthy: undefined, departure: undefined, lossHeldUntil: undefined };
   state = send(state, { msg_type: 'init_ack', sequence: 0, invocation_id: m.invocation_id }, fx);
   // init_ack and the first challenge go out together (daemons §1.6); the cycle is scheduled from now.
   state = challenge(p, state, at, at, 0, fx);
@@ -338,6 +353,10 @@ function onResponse(
   if (m.heartbeat_health !== 'healthy') return onUnhealthy(p, { ...s, cycle, lastSignAt: at }, at, m.corrective_action, m.log_msg, fx);
   if (s.unhealthy !== undefined) fx.push({ type: 'log', level: 'info', msg: 'guest healthy again' });
   if (!s.heartbeating) fx.push({ type: 'report', report: { kind: 'running' } });
+  if (s.lossHeldUntil !== undefined) {
+    fx.push({ type: 'log', level: 'info', msg: 'held heartbeat loss dropped: the guest answered', fields: { misses: c.misses } });
+    return { ...s, cycle, lastSignAt: at, unhealthy: undefined, heartbeating: true, lossHeldUntil: undefined };
+  }
   // One new state per healthy response (the hot path).
   return { ...s, cycle, lastSignAt: at, unhealthy: undefined, heartbeating: true };
 }

@@ -40,6 +40,8 @@ export interface InstanceSessionDeps {
   readonly budget?: GuestBudgetLimits;
   /** After the events of one dispatch changed the state (`before` = the state before them): persistence. */
   readonly onStep?: (session: InstanceSession, before: InstanceState) => void;
+  /** A guest message carried a non-empty log_msg (corroboration's forensics ring, issue 16 item 5). */
+  readonly onGuestLogMsg?: ((logMsg: string) => void) | undefined;
 }
 
 /** Result of a vote/notify request: whether the notice went out, and its timeout_ms. */
@@ -280,6 +282,10 @@ export class InstanceSession {
         continue;
       }
       const at = this.#deps.clock.now();
+      if (result.ok && this.#deps.onGuestLogMsg !== undefined) {
+        const logMsg = (result.message as { readonly log_msg?: unknown }).log_msg;
+        if (typeof logMsg === 'string' && logMsg.length > 0) this.#deps.onGuestLogMsg(logMsg);
+      }
       this.#dispatch(result.ok
         ? { type: 'message', at, message: result.message }
         : { type: 'bad-message', at, reason: result.reason, nack: result.nack });

@@ -113,6 +113,8 @@ export interface InstanceState {
   readonly initDeadline?: number | undefined;
   /** The corrective action of a loss not yet followed by an init (condition `failed`). Absent otherwise. */
   readonly lost?: CorrectiveAction | undefined;
+  /** A due loss held until then because the host starved the guest (issue 16 item 4). Absent otherwise. */
+  readonly lossHeldUntil?: number | undefined;
 }
 
 /** A fresh record: no channel yet, reporting as given (daemons §2.1 defaults). */

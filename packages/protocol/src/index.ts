@@ -16,6 +16,7 @@ export * from './challenge.js';
 export * from './clock.js';
 export * from './backoff.js';
 export * from './channel-name.js';
+export * from './corroboration.js';
 export * from './peer-api.js';
 export * from './vim-api.js';
 export * from './operator-api.js';

@@ -18,6 +18,7 @@
  */
 import { z } from 'zod';
 import { UUID_CHARS } from './constants.js';
+import { CorroborationSchema } from './corroboration.js';
 import { CORRECTIVE_ACTIONS, EVENT_TYPES, NOTIFICATION_TYPES, VOTE_RESULTS } from './enums.js';
 
 /** Paths of the peer API, in one place. */
@@ -126,6 +127,8 @@ export const IllHealthEventSchema = z.object({
   instance: InstanceInfoSchema,
   /** The guest's log_msg with the unhealthy response. */
   logMsg: z.string().max(256),
+  /** Why, as the host saw it (issue 16; absent with [client] corroborate = off and from older servers). */
+  corroboration: CorroborationSchema.optional(),
 });
 export const LossEventSchema = z.object({
   ...EventHeader,
@@ -133,6 +136,8 @@ export const LossEventSchema = z.object({
   uuid: InstanceUuidSchema,
   /** The loss corrective action from the guest's init. */
   correctiveAction: z.enum(CORRECTIVE_ACTIONS),
+  /** Why, as the host saw it (issue 16; absent with [client] corroborate = off and from older servers). */
+  corroboration: CorroborationSchema.optional(),
 });
 export const VoteResultEventSchema = z.object({
   ...EventHeader,

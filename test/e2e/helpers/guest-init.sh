@@ -7,7 +7,9 @@
 #   enabled:  answer each challenge at once with its value echoed; back to enabling (new init) when no
 #             challenge came for max(2 × interval, 5 s);
 #   action_notify: answered with accept (revocable) or complete (irrevocable).
-# Kernel command-line parameters arrive as environment variables: hbname, hbms (interval), hbaction.
+# Kernel command-line parameters arrive as environment variables: hbname, hbms (interval), hbaction, and
+# hbdie=N: the responder runs as a child and is killed (-9) N seconds after the port was found, while /init
+# goes on with light ordinary activity (the OS runs, its heartbeat does not: issue 16).
 export PATH=/bin
 /bin/busybox --install -s /bin
 mount -t devtmpfs devtmpfs /dev
@@ -48,6 +50,7 @@ TIMEOUT_CS=$((HB_MS * 2 / 10)); [ $TIMEOUT_CS -lt 500 ] && TIMEOUT_CS=500
 RETRY_CS=500
 
 exec 3<>"$PORT"
+responder() {
 STATE=enabling
 send_init; now_cs; LAST=$NOW
 while true; do
@@ -85,3 +88,14 @@ while true; do
     STATE=enabling; send_init; LAST=$NOW
   fi
 done
+}
+
+if [ -n "$hbdie" ]; then
+  responder &
+  RPID=$!
+  sleep "$hbdie"
+  kill -9 "$RPID"
+  echo "E2E-GUEST responder killed" > /dev/console
+  while true; do usleep 100000; done
+fi
+responder

@@ -20,6 +20,8 @@ export interface VmOptions {
   readonly heartbeatIntervalMs: number;
   /** corrective_action the guest announces. */
   readonly correctiveAction?: string;
+  /** More kernel command-line parameters for the guest's /init (e.g. `hbdie=12`). */
+  readonly extraAppend?: readonly string[];
 }
 
 export interface VmExit {
@@ -61,9 +63,11 @@ export class QemuVm {
     const consolePath = join(options.dir, `console.${options.uuid.slice(0, 8)}.log`);
     const append = [
       'console=ttyS0', 'quiet', 'panic=-1',
-      `hbms=${options.heartbeatIntervalMs}`, `hbaction=${options.correctiveAction ?? 'reboot'}`,
+      `hbms=${options.heartbeatIntervalMs}`, `hbaction=${options.correctiveAction ?? 'reboot'}`, ...(options.extraAppend ?? []),
     ].join(' ');
     const args = [
+      // debug-threads=on names the vCPU threads "CPU n/TCG", as libvirt always asks (guest-server's corroboration reads them).
+      '-name', 'guest=e2e,debug-threads=on',
       '-machine', 'pc', '-accel', 'tcg', '-m', '256', '-nodefaults', '-display', 'none', '-no-reboot',
       '-kernel', options.image.kernelPath, '-initrd', options.image.initrdPath, '-append', append,
       '-serial', `file:${consolePath}`,

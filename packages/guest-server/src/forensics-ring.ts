@@ -1,0 +1,60 @@
+/**
+ * The forensics ring of one instance (issue 16 item 5): its last FORENSICS_ROUNDS challenge round trips and
+ * misses, and the guest's last non-empty log_msg. Pure and fixed-size: two typed arrays per instance, no
+ * allocation per heartbeat.
+ */
+import { FORENSICS_ROUNDS, type ForensicsRound } from '@guesthb/protocol';
+
+const MISS = -1;
+
+export class ForensicsRing {
+  /** When each round's challenge was sent (monotonic ms). */
+  readonly #sentAt = new Float64Array(FORENSICS_ROUNDS);
+  /** Its round-trip time in ms, or MISS. */
+  readonly #rtt = new Float64Array(FORENSICS_ROUNDS);
+  #next = 0;
+  #size = 0;
+  #lastLogMsg: string | undefined;
+
+  /** A valid response `rttMs` after its challenge, received at `at`. */
+  answered(at: number, rttMs: number): void {
+    this.#push(at - rttMs, Math.max(0, rttMs));
+  }
+
+  /** A window closed without a valid response; its challenge went out at about `sentAt`. */
+  missed(sentAt: number): void {
+    this.#push(sentAt, MISS);
+  }
+
+  /** The guest's log_msg; empty ones (the usual "healthy" answer) do not replace a meaningful one. */
+  logMsg(text: string): void {
+    if (text.length > 0) this.#lastLogMsg = text.length > 256 ? text.slice(0, 256) : text;
+  }
+
+  get lastLogMsg(): string | undefined {
+    return this.#lastLogMsg;
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /** The rounds, oldest first, with their age at `now`. */
+  rounds(now: number): ForensicsRound[] {
+    const out: ForensicsRound[] = [];
+    const start = (this.#next - this.#size + FORENSICS_ROUNDS) % FORENSICS_ROUNDS;
+    for (let k = 0; k < this.#size; k++) {
+      const i = (start + k) % FORENSICS_ROUNDS;
+      const rtt = this.#rtt[i] as number;
+      out.push({ agoMs: Math.max(0, Math.round(now - (this.#sentAt[i] as number))), rttMs: rtt === MISS ? null : Math.round(rtt * 100) / 100 });
+    }
+    return out;
+  }
+
+  #push(sentAt: number, rtt: number): void {
+    this.#sentAt[this.#next] = sentAt;
+    this.#rtt[this.#next] = rtt;
+    this.#next = (this.#next + 1) % FORENSICS_ROUNDS;
+    if (this.#size < FORENSICS_ROUNDS) this.#size++;
+  }
+}
