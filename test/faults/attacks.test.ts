@@ -104,6 +104,11 @@ describe('attacks (issue 11)', () => {
     const agent = await runToExit(AGENT_BIN, ['--config', join(stack.dir, 'open-agent.ini'), '--port', String(rx), '--vim-cmd-port', String(vim)]);
     expect(agent.code, agent.stderr).toBe(2);
     expect(agent.stderr).toContain('[agent] token_file');
+    // The VIM command port carries no token: it stays on loopback.
+    await writeFile(join(stack.dir, 'vim-open.ini'), `[agent]\nrx_host = 127.0.0.1\nvim_cmd_host = 0.0.0.0\n`);
+    const vimOpen = await runToExit(AGENT_BIN, ['--config', join(stack.dir, 'vim-open.ini'), '--port', String(rx), '--vim-cmd-port', String(vim)]);
+    expect(vimOpen.code, vimOpen.stderr).toBe(2);
+    expect(vimOpen.stderr).toContain('[agent] vim_cmd_host');
     await writeFile(join(stack.dir, 'open-server.ini'), '[client]\nbind_address = 0.0.0.0\n');
     const server = await runToExit(SERVER_BIN, ['--config', join(stack.dir, 'open-server.ini'), '--port', String(port), '--channel-dir', stack.channelDir, '--agent-url', 'http://127.0.0.1:9']);
     expect(server.code, server.stderr).toBe(2);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Agent } from 'undici';
 import { Journal } from '@guesthb/outbox';
 import {
-  checkPeerAuth, createRootLogger, installCrashHandlers, installReload, installShutdown, removePidfile, systemClock, systemRandom, wallClockMs, writePidfile,
+  ConfigError, checkPeerAuth, createRootLogger, isLoopbackAddress, installCrashHandlers, installReload, installShutdown, removePidfile, systemClock, systemRandom, wallClockMs, writePidfile,
 } from '@guesthb/daemon-kit';
 import { loadAgentConfig, parseAgentArgs, readTokens } from './config.js';
 import { createGuestAgent } from './guest-agent.js';
@@ -20,6 +20,10 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     host: config.rxHost, hostKey: '[agent] rx_host', tokenFile: config.tokenFile, tokenKey: '[agent] token_file',
     allowUnauthenticated: config.allowUnauthenticated, optOutKey: '[agent] allow_unauthenticated',
   });
+  // The VIM's eleven calls carry no token (byte-compatible with its plugin): their port stays on loopback.
+  if (!isLoopbackAddress(config.vimCmdHost) && !config.allowUnauthenticated) {
+    throw new ConfigError('[agent] vim_cmd_host', `must be a loopback address (the VIM's calls carry no token; it runs on this controller), not ${config.vimCmdHost}; or set [agent] allow_unauthenticated = true`);
+  }
   const tokens = await readTokens(config.tokenFile);
   const token = tokens?.[0];
   const log = createRootLogger('guest-agent', config.logLevel);
