@@ -8,6 +8,7 @@
  *    VIM once, within 2 s of its return;
  *  - a vote in flight across a kill -9 of the agent: the guest's answer reaches the VIM;
  *  - the delete/quit race: deleted instances never come back;
+ *  - an agent restarted without its journal: the level-triggered audit alarms the condition the server reports;
  *  - an outbox flood with the VIM down: one loss among 10 000 service events of 100 flapping instances
  *    (posted by a scripted guest-server on the peer API) reaches the VIM first, and each instance's
  *    latest state follows (coalesced, not 100 updates per instance).
@@ -185,4 +186,32 @@ describe('guest-agent faults (issue 12)', () => {
       expect(status, uuid).toBe((99 + i) % 2 === 0 ? 'enabled' : 'disabled');
     }
   }, 90_000);
+
+  it('level-triggered: an agent restarted without its journal (a swact to an empty controller) alarms the condition its server still reports', async () => {
+    const stack = await Stack.create({ auditSecs: 1 });
+    await stack.startAgent(); // no state_dir
+    await stack.startServer();
+    const uuids = [uuidOf(0xa00), uuidOf(0xa01)];
+    await stack.provision(uuids);
+    const guests: SimulatedGuest[] = [];
+    for (const uuid of uuids) {
+      const guest = new SimulatedGuest({ dir: stack.channelDir, uuid, config: { heartbeatIntervalMs: 300, correctiveAction: 'stop' } });
+      onTestFinished(() => guest.close());
+      await guest.start();
+      guests.push(guest);
+    }
+    for (const uuid of uuids) await stack.vim.waitFor((r) => isVimEvent(r, 'service', uuid), 20_000);
+    await stack.vim.down();
+    guests[0]?.stopAnswering();
+    await waitFor(async () => (await agentMetric(stack, 'guest_agent_server_events_total{kind="loss",outcome="new"}')) === 1, 15_000, 'the agent accepting the loss', () => stack.report());
+    await stack.agent?.kill9(); // the accepted loss dies with it: no journal
+    await stack.startAgent();
+    await stack.vim.up();
+    // The server re-registers with its next event (here: the other guest's QEMU restarts), then the audit runs.
+    await guests[1]?.recreateSocket();
+    const alarm = await stack.vim.waitFor((r) => isFailedAlarm(r, uuids[0]), 20_000);
+    expect(repairActionOf(alarm)).toBe('stop');
+    await sleep(2_500);
+    expect([...failedAlarms(stack.vim.records).entries()].map(([u, list]) => [u, list.length])).toEqual([[uuids[0], 1]]);
+  }, 60_000);
 });

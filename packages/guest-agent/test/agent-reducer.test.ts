@@ -68,6 +68,13 @@ describe('agent reducer: alarms', () => {
     expect(vimEvents(fx).filter((e) => e.kind === 'alarm-failed')).toEqual([{ kind: 'alarm-failed', uuid: U, hostname: 'compute-0', repairAction: 'stop', episode: 'compute-0/lost-1' }]);
   });
 
+  it('a restarted agent without its journal: the audit learns what the server reports and alarms a failed condition', () => {
+    const restarted = run(emptyAgentState(), [events(server.event('server-ready', { url: 'http://127.0.0.1:9', bootId: 'boot-1' }))]).state;
+    const { state, fx } = run(restarted, [audit([info(U, { heartbeating: 'disabled', condition: 'failed', lossAction: 'reboot', conditionEventId: 'boot-1-9' })])]);
+    expect(state.instances.get(U)).toMatchObject({ fromServer: true, reporting: true });
+    expect(vimEvents(fx).filter((e) => e.kind === 'alarm-failed')).toEqual([{ kind: 'alarm-failed', uuid: U, hostname: 'compute-0', repairAction: 'reboot', episode: 'compute-0/boot-1-9' }]);
+  });
+
   it('an older server without condition fields: the audit only compares heartbeating (no alarm)', () => {
     const { fx } = run(base(), [audit([info(U, { heartbeating: 'disabled' })])]);
     expect(vimEvents(fx).map((e) => e.kind)).toEqual(['service']);
