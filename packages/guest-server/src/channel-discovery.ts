@@ -22,6 +22,8 @@ export interface ChannelDiscoveryDeps {
 export class ChannelDiscovery {
   readonly #deps: ChannelDiscoveryDeps;
   #watcher: ChannelDirWatcher | undefined;
+  /** The last attempt to watch failed (logged once until it works). */
+  #watchFailed = false;
   #auditTimer: TimerHandle | undefined;
   #started = false;
   #closing: Promise<void> | undefined;
@@ -41,18 +43,39 @@ export class ChannelDiscovery {
   async start(): Promise<void> {
     if (this.#started) return;
     this.#started = true;
+    await this.#watch();
+    await this.#searchAudit();
+  }
+
+  /**
+   * Starts the watcher; on failure (the directory does not exist yet: libvirt not started) the search audit
+   * retries at each pass, and a watch lost later (the directory removed) is restarted the same way.
+   */
+  async #watch(): Promise<void> {
     const { channelDir } = this.#deps.config();
     try {
-      this.#watcher = await this.#deps.watchChannelDir(channelDir, {
+      const watcher = await this.#deps.watchChannelDir(channelDir, {
         accepts: isChannelName,
         onAdded: (path) => this.#onChannelAdded(path),
         onRemoved: (path) => this.#onChannelRemoved(path),
         onRefused: (path, what) => this.#refusals.refuse(path, what),
+        onLost: () => {
+          if (this.#watcher === watcher) this.#watcher = undefined;
+          this.#watchFailed = true;
+          void watcher.close().catch(() => undefined);
+        },
       }, this.#deps.log.child({ component: 'watcher' }));
+      if (this.#closing !== undefined) {
+        await watcher.close();
+        return;
+      }
+      this.#watcher = watcher;
+      if (this.#watchFailed) this.#deps.log.info({ channelDir }, 'watching the channel directory again');
+      this.#watchFailed = false;
     } catch (err) {
-      this.#deps.log.error({ err, channelDir }, 'cannot watch the channel directory; relying on the search audit');
+      if (!this.#watchFailed) this.#deps.log.error({ err, channelDir }, 'cannot watch the channel directory; relying on the search audit (retried at each pass)');
+      this.#watchFailed = true;
     }
-    await this.#searchAudit();
   }
 
   /** Idempotent: the audit timer, then the watcher. */
@@ -112,6 +135,7 @@ export class ChannelDiscovery {
   /** Start-up scan and the periodic safety net (daemons §1.1 item 3): adds what is new, removes what vanished. */
   async #searchAudit(): Promise<void> {
     const { channelDir } = this.#deps.config();
+    if (this.#watcher === undefined && this.#closing === undefined && this.#watchFailed) await this.#watch();
     let paths: string[];
     try {
       paths = await listChannelDir(channelDir, isChannelName, (path, what) => this.#refusals.refuse(path, what));

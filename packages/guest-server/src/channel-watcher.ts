@@ -11,7 +11,7 @@
  */
 import { watch, type Dirent, type FSWatcher } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Logger } from 'pino';
 
 export interface ChannelDirEvents {
@@ -21,6 +21,8 @@ export interface ChannelDirEvents {
   onRemoved(path: string): void;
   /** A channel name that is not a socket (a symlink, a file …): never connected to. */
   onRefused(path: string, what: string): void;
+  /** The watch stopped working (the directory was removed): the caller watches again later. */
+  onLost?(err: unknown): void;
 }
 
 export interface ChannelDirWatcher {
@@ -107,17 +109,35 @@ export const watchChannelDir: WatchChannelDir = async (dir, events, log) => {
     }
   };
   let watcher: FSWatcher;
+  const dirName = basename(dir);
+  await lstat(dir);   // throws ENOENT when the directory does not exist yet
   await new Promise<void>((resolve, reject) => {
     watcher = watch(dir, { persistent: true }, (_type, name) => {
+      if (closed) return;
+      // The directory itself removed (inotify reports its own name): this watch is dead; the caller re-watches.
+      // The directory itself removed or moved (inotify reports its own name): this watch follows the old
+      // inode and sees nothing of a re-created directory; the caller watches again.
+      // (A child of that same name is just a foreign file.)
+      if (name === dirName) {
+        void lstat(join(dir, name)).then(() => undefined, () => {
+          if (closed) return;
+          log.warn({ dir }, 'channel directory removed or moved; relying on the search audit until it watches again');
+          events.onLost?.(new Error(`${dir} removed or moved`));
+        });
+        return;
+      }
       // No name (rare; inotify overflow): the periodic search audit catches up.
-      if (closed || name === null || !events.accepts(name)) return;
+      if (name === null || !events.accepts(name)) return;
       void inspect(join(dir, name));
     });
     watcher.once('error', reject);
     // fs.watch is set up synchronously; errors (ENOENT, EACCES) are thrown or emitted at once.
     setImmediate(() => {
       watcher.off('error', reject);
-      watcher.on('error', (err: unknown) => log.error({ err }, 'channel directory watcher failed; relying on the search audit'));
+      watcher.on('error', (err: unknown) => {
+        log.error({ err }, 'channel directory watcher failed; relying on the search audit until it watches again');
+        events.onLost?.(err);
+      });
       resolve();
     });
   });

@@ -3,7 +3,7 @@
  * symlinks and non-sockets (lstat), logged once per path. Over a real temp dir with inotify.
  */
 import { createServer, type Server } from 'node:net';
-import { rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -103,5 +103,38 @@ describe('channel watcher (issue 11 item 5)', () => {
     expect(target.connections).toBe(0);
     expect(server.session(UUID_B)).toBeUndefined();
     await rm(join(dir, channelFileName(UUID_B)));
+  });
+});
+
+describe('channel directory removed and re-created (issue 11 item 5)', () => {
+  it('a watch that failed (no directory yet) or was lost (directory removed) is started again by the search audit', async () => {
+    const parent = await tempDir();
+    const dir = join(parent, 'qemu');
+    const agent = await startAgent();
+    let watches = 0;
+    const counting: typeof watchChannelDir = async (d, events, log) => {
+      watches++;
+      return watchChannelDir(d, events, log);
+    };
+    // The directory does not exist yet at start (libvirt not up): the first watch fails.
+    const server = await startServer({ dir, agentUrl: agent.url, ini: 'search_audit_secs = 1\n', watchChannelDir: counting });
+    const failed = watches;   // the start and the start-up audit both tried
+    expect(failed).toBeGreaterThanOrEqual(1);
+    await mkdir(dir);
+    await until(() => watches > failed, 5000, 'watched by the next audit once the directory exists');
+    const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+    await sleep(1_500);
+    const watching = watches;
+    await sleep(1_500);
+    expect(watches, 'a working watch is not restarted').toBe(watching);
+    const first = await startGuest(dir, UUID_A);
+    await until(() => first.messages('challenge').length >= 1, 5000, 'found');
+    await first.close();
+    await rm(dir, { recursive: true });
+    await mkdir(dir);
+    await until(() => watches > watching, 5000, 'watched again after the directory was re-created');
+    const second = await startGuest(dir, UUID_B);
+    await until(() => second.messages('challenge').length >= 1, 5000, 'found in the re-created directory');
+    expect(server.session(UUID_B)?.channelPath).toBe(second.path);
   });
 });
