@@ -4,7 +4,7 @@
  * No I/O and no clock here: `nowMs` is an input.
  */
 import type {
-  InstanceInfo, InstanceState, OperatorHost, OperatorInstance, OperatorLastEvent, OperatorServer, PeerEvent, StateCounts,
+  InstanceInfo, InstanceState, OperatorCorroboration, OperatorHost, OperatorInstance, OperatorLastEvent, OperatorServer, PeerEvent, StateCounts,
 } from '@guesthb/protocol';
 import { INSTANCE_STATES } from '@guesthb/protocol';
 import type { Host, Instance, ServerRecord } from './inventory.js';
@@ -14,6 +14,8 @@ export type GuestCondition = 'ok' | 'unhealthy' | 'failed' | 'disconnected' | 'n
 
 export interface InstanceFacts {
   readonly lastEvent: OperatorLastEvent;
+  /** The last loss or ill-health report's corroboration (issue 16), kept across later events. */
+  readonly corroboration?: OperatorCorroboration | undefined;
   readonly condition: GuestCondition;
 }
 
@@ -43,6 +45,17 @@ const GONE_REASONS: ReadonlySet<string> = new Set(['disconnect', 'exit', 'channe
  * server-ready (not about an instance). A vote result keeps the previous condition.
  */
 export function factsOf(event: PeerEvent, previous: InstanceFacts | undefined): InstanceFacts | undefined {
+  const facts = eventFactsOf(event, previous);
+  if (facts === undefined) return undefined;
+  // Issue 16: the class goes into the last event's text; the whole record stays until the next report.
+  if ((event.kind === 'loss' || event.kind === 'ill-health') && event.corroboration !== undefined) {
+    const corroboration: OperatorCorroboration = { ...event.corroboration, report: event.kind, atMs: event.atMs };
+    return { ...facts, lastEvent: { ...facts.lastEvent, detail: `${facts.lastEvent.detail}; host: ${corroboration.class}` }, corroboration };
+  }
+  return previous?.corroboration === undefined ? facts : { ...facts, corroboration: previous.corroboration };
+}
+
+function eventFactsOf(event: PeerEvent, previous: InstanceFacts | undefined): InstanceFacts | undefined {
   const at = event.atMs;
   switch (event.kind) {
     case 'server-ready':
@@ -103,6 +116,7 @@ export function instanceView(
     state: deriveState(inst, host, serverReachable, facts), correctiveAction: inst.correctiveAction,
     intervalMs: detail?.intervalMs ?? null, lastRttMs: detail?.lastRttMs ?? null, misses: detail?.misses ?? null,
     lastEvent: facts?.lastEvent ?? null,
+    ...(facts?.corroboration === undefined ? {} : { corroboration: facts.corroboration }),
   };
 }
 

@@ -119,6 +119,8 @@ function renderRows() {
     const state = el('span', 'c-state');
     state.append(stateBadge(i.state));
     const event = i.lastEvent === null ? '' : `${new Date(i.lastEvent.atMs).toLocaleTimeString()} ${i.lastEvent.kind}: ${i.lastEvent.detail}`;
+    // Issue 16: why the guest last went silent, as its host saw it (hover the row).
+    if (i.corroboration !== undefined) row.title = corroborationText(i.corroboration);
     row.append(el('span', 'c-uuid', i.uuid), el('span', 'c-name', i.name ?? '—'), el('span', 'c-host', i.hostname), state,
       el('span', 'c-flags', `${i.reporting ? 'on' : 'off'} / ${i.heartbeating ? 'running' : 'stopped'}`), el('span', 'c-action', i.correctiveAction),
       el('span', 'c-int', i.intervalMs === null ? '—' : `${i.intervalMs} ms`), el('span', 'c-rtt', i.lastRttMs === null ? '—' : `${i.lastRttMs.toFixed(2)} ms`),
@@ -126,6 +128,16 @@ function renderRows() {
     out.push(row);
   }
   rows.replaceChildren(...out);
+}
+
+function corroborationText(c) {
+  const e = c.evidence;
+  const numbers = [e.pid === undefined ? 'no QEMU process found' : `QEMU pid ${e.pid} (${e.processState ?? '?'})`, `${e.vcpus} vCPU`,
+    e.cpuPct === undefined ? null : `cpu ${e.cpuPct} %`, e.waitPct === undefined ? null : `wait ${e.waitPct} %`,
+    e.slices === undefined ? null : `${e.slices} slices`, `over ${Math.round(e.windowMs)} ms`].filter((x) => x !== null).join(', ');
+  const rounds = c.rounds.map((r) => (r.rttMs === null ? 'miss' : `${r.rttMs}`)).join(' ');
+  return `${c.report} at ${new Date(c.atMs).toLocaleTimeString()}: ${c.class}\n${numbers}${c.deferredMs === undefined ? '' : `\nheld ${c.deferredMs} ms (host starved)`}`
+    + `\nlast round trips (ms): ${rounds}${c.lastLogMsg === undefined ? '' : `\nguest log: ${c.lastLogMsg}`}`;
 }
 
 let redraw = 0;

@@ -41,7 +41,7 @@ export async function runCommand(args: GuestctlArgs, client: AgentClient, out: O
     case 'show': {
       const inst = await client.instance(c.key);
       if (inst === undefined) throw new GuestctlError(ExitCode.NOT_FOUND, `no instance '${c.key}' known to the agent`);
-      out.write(formatRecord(instanceRow(inst), args.format, args.columns));
+      out.write(formatRecord(showRow(inst), args.format, args.columns));
       return ExitCode.OK;
     }
     case 'events': {
@@ -84,6 +84,28 @@ function instanceRow(i: OperatorInstance): Row {
     uuid: i.uuid, name: i.name, hostname: i.hostname, state: i.state, reporting: i.reporting ? 'enabled' : 'disabled',
     heartbeating: i.heartbeating ? 'enabled' : 'disabled', action: i.correctiveAction, interval_ms: i.intervalMs, rtt_ms: i.lastRttMs,
     misses: i.misses, last_event: i.lastEvent === null ? null : `${i.lastEvent.kind}: ${i.lastEvent.detail}`, last_event_at: iso(i.lastEvent?.atMs),
+  };
+}
+
+/**
+ * `show`: the list row plus why the guest last went silent, as its host saw it (issue 16): the class of the
+ * last loss or ill-health report, its evidence, the forensics ring (round trips in ms, `miss` for a missed
+ * challenge, oldest first) and the guest's last log_msg.
+ */
+function showRow(i: OperatorInstance): Row {
+  const c = i.corroboration;
+  if (c === undefined) return instanceRow(i);
+  const e = c.evidence;
+  const evidence = [
+    e.pid === undefined ? 'no QEMU process found' : `pid ${e.pid} state ${e.processState ?? '?'}`, `${e.vcpus} vCPU`,
+    e.cpuPct === undefined ? undefined : `cpu ${e.cpuPct} %`, e.waitPct === undefined ? undefined : `wait ${e.waitPct} %`,
+    e.slices === undefined ? undefined : `${e.slices} slices`, e.runnable === undefined ? undefined : `${e.runnable} runnable`,
+    `over ${Math.round(e.windowMs)} ms (${e.samples} samples)`,
+  ].filter((x) => x !== undefined).join(', ');
+  return {
+    ...instanceRow(i), host_class: c.class, host_report: c.report, host_report_at: iso(c.atMs), host_evidence: evidence,
+    host_deferred_ms: c.deferredMs ?? null, forensics: c.rounds.map((r) => (r.rttMs === null ? 'miss' : String(r.rttMs))).join(' '),
+    last_log_msg: c.lastLogMsg ?? null,
   };
 }
 

@@ -10,6 +10,7 @@
  *   GET /ui                                      → the status page (static files, no token needed to load)
  */
 import { z } from 'zod';
+import { CorroborationSchema } from './corroboration.js';
 import { CORRECTIVE_ACTIONS } from './enums.js';
 
 /** Paths of the operator API, in one place. */
@@ -45,6 +46,17 @@ export const OperatorLastEventSchema = z.object({
 });
 export type OperatorLastEvent = z.infer<typeof OperatorLastEventSchema>;
 
+/**
+ * Why the guest went silent, as its host saw it (issue 16): the corroboration of the instance's last loss or
+ * ill-health report (class, evidence, forensics ring, last log_msg), with the report's kind and time.
+ */
+export const OperatorCorroborationSchema = CorroborationSchema.extend({
+  report: z.enum(['loss', 'ill-health']),
+  /** Wall-clock milliseconds when the server observed the report. */
+  atMs: z.number().int().nonnegative(),
+});
+export type OperatorCorroboration = z.infer<typeof OperatorCorroborationSchema>;
+
 export const OperatorInstanceSchema = z.object({
   uuid: z.string(),
   hostname: z.string(),
@@ -59,6 +71,8 @@ export const OperatorInstanceSchema = z.object({
   lastRttMs: z.number().nullable(),
   misses: z.number().int().nullable(),
   lastEvent: OperatorLastEventSchema.nullable(),
+  /** The last loss or ill-health report's host-side corroboration; absent when none was received. */
+  corroboration: OperatorCorroborationSchema.optional(),
 });
 export type OperatorInstance = z.infer<typeof OperatorInstanceSchema>;
 
