@@ -14,8 +14,8 @@ async function file(text: string): Promise<string> {
 }
 
 describe('readTokenFile', () => {
-  it('takes the first line, trimmed, whatever follows it', async () => {
-    expect(await readTokenFile(await file('  s3cret \r\nsecond line\n'))).toEqual({ ok: true, token: 's3cret' });
+  it('sends the first line, trimmed, and accepts every non-empty line (rotation, issue 11)', async () => {
+    expect(await readTokenFile(await file('  s3cret \r\nsecond line\n\n s3cret\n'))).toEqual({ ok: true, token: 's3cret', tokens: ['s3cret', 'second line'] });
   });
 
   it('fails with a reason for an empty first line or a missing file', async () => {
