@@ -218,6 +218,44 @@ describe('attacks (issue 11)', () => {
     expect((await metricsOf(`${mismatch.serverUrl}/metrics`)).get('guest_server_health_problems') ?? 0).toBeGreaterThan(0);
   }, 120_000);
 
+  it('token rotation by SIGHUP without a refused request: OLD+NEW, then NEW+OLD (a loss in between reaches the VIM at once), then NEW', async () => {
+    const holder = await Stack.create();
+    const file = join(holder.dir, 'guest.token');
+    await writeFile(file, `${TOKEN}\n`, { mode: 0o600 });
+    const stack = await Stack.create({ agentIni: `token_file = ${file}\n`, serverIni: `token_file = ${file}\n` });
+    const agent = await stack.startAgent();
+    const server = await stack.startServer();
+    const uuid = uuidOf(0xd1);
+    await stack.provision([uuid]);
+    const guest = new RawGuest({ dir: stack.channelDir, uuid, intervalMs: 400 });
+    onTestFinished(() => guest.close());
+    await guest.start();
+    await waitFor(() => guest.challengeTimes.length >= 3, 15_000, 'heartbeating', () => stack.report());
+    const reload = async (daemon: Daemon, what: string): Promise<void> => {
+      const before = (daemon.output.match(/reload complete/g) ?? []).length;
+      process.kill(daemon.pid, 'SIGHUP');
+      await waitFor(() => (daemon.output.match(/reload complete/g) ?? []).length > before, 10_000, `${what} reloaded`);
+    };
+    const refusals = async (): Promise<number> => (await metricsOf(`${stack.serverUrl}/metrics`)).get('guest_server_event_send_failures_total') ?? 0;
+    const failuresBefore = await refusals();
+    await writeFile(file, `${TOKEN}\n${OTHER_TOKEN}\n`);
+    await reload(server, 'server');
+    await reload(agent, 'agent');
+    await writeFile(file, `${OTHER_TOKEN}\n${TOKEN}\n`);
+    await reload(server, 'server');   // sends NEW now; the agent still sends OLD: both accept both
+    guest.answering = false;          // a loss while the two differ
+    await waitFor(() => stack.vim.records.some((r) => isFailedAlarm(r, uuid)), 10_000, 'the loss alarm at the VIM', () => stack.report());
+    await reload(agent, 'agent');
+    await writeFile(file, `${OTHER_TOKEN}\n`);
+    await reload(server, 'server');
+    await reload(agent, 'agent');
+    expect(await refusals(), 'event deliveries refused or failed during the rotation').toBe(failuresBefore);
+    // NEW is what both send and accept now (OLD only until token_rotation_window_secs has passed).
+    const res = await fetch(`${stack.serverUrl}/v1/instances`, { headers: { authorization: `Bearer ${OTHER_TOKEN}` } });
+    expect(res.status).toBe(200);
+    expect((await healthOf(`${stack.serverUrl}/healthz`)).body.reasons ?? []).toEqual([]);
+  }, 90_000);
+
   it('lifecycle: a taken port makes either daemon exit 1; SIGTERM stops both with stdout a closed pipe', async () => {
     const stack = await Stack.create();
     const taken = await listenOn(undefined);
