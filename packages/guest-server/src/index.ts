@@ -13,4 +13,7 @@ export { stepInstance, nextDeadline, type HeartbeatPolicy, type InstanceEvent } 
 export { initialInstanceState, hbStateName, type InstanceState, type InstanceEffect, type Report } from './instance-state.js';
 export { noticeTimeoutMs, expectsGuestGone } from './vote-rules.js';
 export { connectUnixChannel, type ChannelConnector, type ChannelSocket, type ChannelHandlers } from './channel-connector.js';
+export { ProcProbe, type VmmProbe, type ProcSample } from './vmm-probe.js';
+export { classifyLoss, CLASSIFY_THRESHOLDS, type VmmSample, type Classification } from './loss-classifier.js';
+export { CORROBORATE_MODES, type CorroborateMode } from './corroborator.js';
 export { watchChannelDir, type WatchChannelDir, type ChannelDirEvents, type ChannelDirWatcher } from './channel-watcher.js';

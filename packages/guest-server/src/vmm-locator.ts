@@ -32,6 +32,12 @@ export function socketInodesByPath(procNetUnix: string, wanted: ReadonlySet<stri
   return out;
 }
 
+/** The instance uuid in a channel path (`…/cgcs.heartbeat.<uuid>.sock`, `…/wrs.heartbeat.agent.0.<uuid>.sock`), lower-case. */
+export function uuidOfChannel(path: string): string | undefined {
+  const m = /([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})\.sock$/.exec(path);
+  return m === null ? undefined : (m[1] as string).toLowerCase();
+}
+
 /** The inode of a `socket:[N]` fd link target, else undefined. */
 export function socketInodeOfLink(target: string): number | undefined {
   if (!target.startsWith('socket:[') || !target.endsWith(']')) return undefined;

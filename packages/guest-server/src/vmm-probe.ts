@@ -8,7 +8,7 @@
  */
 import { closeSync, openSync, readSync, readdirSync } from 'node:fs';
 import { readFile, readdir, readlink } from 'node:fs/promises';
-import { isVcpuThreadName, parseSchedstat, processStateOf, socketInodeOfLink, socketInodesByPath } from './vmm-locator.js';
+import { isVcpuThreadName, parseSchedstat, processStateOf, socketInodeOfLink, socketInodesByPath, uuidOfChannel } from './vmm-locator.js';
 
 /** What a sample of one VMM read: the process state and the sums over the given vCPU threads. */
 export interface ProcSample {
@@ -50,8 +50,20 @@ export class ProcProbe implements VmmProbe {
     const inodes = socketInodesByPath(netUnix, new Set(paths));
     const pathOfInode = new Map<number, string>();
     for (const [path, list] of inodes) for (const inode of list) pathOfInode.set(inode, path);
-    if (pathOfInode.size === 0) return found;
     const pids = (await readdir(this.#root).catch(() => [] as string[])).filter((name) => /^\d+$/.test(name));
+    if (pathOfInode.size > 0) await this.#scanFds(pids, pathOfInode, inodes.size, found);
+    // Where the fd tables cannot be read (QEMU runs as another user and we lack CAP_SYS_PTRACE), or libvirt
+    // passed the listening socket as an fd: the process whose command line has `-uuid <the channel's uuid>`.
+    const byUuid = new Map<string, string>();
+    for (const path of paths) {
+      const uuid = uuidOfChannel(path);
+      if (uuid !== undefined && !found.has(path)) byUuid.set(uuid, path);
+    }
+    if (byUuid.size > 0) await this.#scanCmdlines(pids, byUuid, found);
+    return found;
+  }
+
+  async #scanFds(pids: readonly string[], pathOfInode: ReadonlyMap<number, string>, wanted: number, found: Map<string, number>): Promise<void> {
     for (const name of pids) {
       const pid = Number(name);
       if (pid === this.#selfPid) continue;
@@ -62,9 +74,26 @@ export class ProcProbe implements VmmProbe {
         const path = inode === undefined ? undefined : pathOfInode.get(inode);
         if (path !== undefined && !found.has(path)) found.set(path, pid);
       }
-      if (found.size === inodes.size) break;
+      if (found.size === wanted) break;
     }
-    return found;
+  }
+
+  async #scanCmdlines(pids: readonly string[], byUuid: Map<string, string>, found: Map<string, number>): Promise<void> {
+    for (const name of pids) {
+      const pid = Number(name);
+      if (pid === this.#selfPid) continue;
+      const cmdline = await readFile(`${this.#root}/${name}/cmdline`, 'latin1').catch(() => '');
+      const args = cmdline.split('\0');
+      for (let i = 0; i + 1 < args.length; i++) {
+        if (args[i] !== '-uuid') continue;
+        const path = byUuid.get((args[i + 1] as string).toLowerCase());
+        if (path !== undefined) {
+          found.set(path, pid);
+          byUuid.delete((args[i + 1] as string).toLowerCase());
+        }
+      }
+      if (byUuid.size === 0) return;
+    }
   }
 
   vcpuThreads(pid: number): number[] | undefined {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { ProcProbe } from '../src/vmm-probe.js';
-import { isVcpuThreadName, parseSchedstat, processStateOf, socketInodeOfLink, socketInodesByPath } from '../src/vmm-locator.js';
+import { isVcpuThreadName, parseSchedstat, processStateOf, socketInodeOfLink, socketInodesByPath, uuidOfChannel } from '../src/vmm-locator.js';
 
 const NET_UNIX = [
   'Num       RefCount Protocol Flags    Type St Inode Path',
@@ -47,6 +47,9 @@ describe('[16.1] /proc parsing (pure)', () => {
     expect(parseSchedstat('523163641 2476093201 276\n')).toEqual({ cpuNs: 523163641, waitNs: 2476093201, slices: 276 });
     expect(parseSchedstat('1 2')).toBeUndefined();
     expect(parseSchedstat('a b c')).toBeUndefined();
+    expect(uuidOfChannel('/var/lib/libvirt/qemu/cgcs.heartbeat.0A0B0C0D-1111-2222-3333-444455556666.sock')).toBe('0a0b0c0d-1111-2222-3333-444455556666');
+    expect(uuidOfChannel('/x/wrs.heartbeat.agent.0.0a0b0c0d-1111-2222-3333-444455556666.sock')).toBe('0a0b0c0d-1111-2222-3333-444455556666');
+    expect(uuidOfChannel('/x/qmp.sock')).toBeUndefined();
   });
 });
 
@@ -82,6 +85,19 @@ describe('[16.1-2] ProcProbe on the real /proc', () => {
     await once(child, 'exit');
     await waitState(probe, child.pid as number, 'gone');
     expect(probe.vcpuThreads(child.pid as number)).toBeUndefined();
+  });
+});
+
+describe('[16.1] the -uuid fallback', () => {
+  it('finds the process whose command line carries -uuid <the channel uuid> when no process holds the socket', async () => {
+    const uuid = '0a0b0c0d-1111-2222-3333-444455556666';
+    // As libvirt starts QEMU: `-uuid <domain uuid>`; here the listening socket is not in /proc/net/unix at all.
+    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000); console.log("up")', '--', '-uuid', uuid], { stdio: ['ignore', 'pipe', 'inherit'] });
+    onTestFinished(() => { child.kill('SIGKILL'); });
+    await once(child.stdout, 'data');
+    const path = `/nonexistent/cgcs.heartbeat.${uuid}.sock`;
+    const found = await new ProcProbe().locate([path, '/nonexistent/cgcs.heartbeat.99999999-1111-2222-3333-444455556666.sock']);
+    expect([...found.entries()]).toEqual([[path, child.pid]]);
   });
 });
 
