@@ -28,11 +28,11 @@ function request(child, cmd, extra = {}) {
 }
 
 /** One scale point: `guests` at `intervalMs` for `seconds` of steady state. */
-export async function runScalePoint({ guests, intervalMs, seconds, warmupMs = 3_000, nodeArgs = [] }) {
+export async function runScalePoint({ guests, intervalMs, seconds, warmupMs = 3_000, nodeArgs = [], extraIni = '' }) {
   const dir = mkdtempSync(join(tmpdir(), 'gsb-'));
   const agent = await startFakeAgent();
   const port = await freePort();
-  writeFileSync(join(dir, 'server.ini'), `[client]\nbind_address = 127.0.0.1\nhbs_pulse_period = ${Math.min(400, intervalMs)}\nhbs_failure_threshold = 1\nmax_instances = 20000\n`);
+  writeFileSync(join(dir, 'server.ini'), `[client]\nbind_address = 127.0.0.1\nhbs_pulse_period = ${Math.min(400, intervalMs)}\nhbs_failure_threshold = 1\nmax_instances = 20000\n${extraIni}`);
   const guestsChild = spawnNode([GUESTS_CHILD], { cpu: CPUS > 1 ? 1 : undefined, ipc: true });
   let server;
   try {

@@ -125,6 +125,7 @@ export class GuestServer implements CommandPort {
       clock: deps.clock, log: deps.log.child({ component: 'corroborator' }), probe: deps.vmmProbe ?? new ProcProbe(), registry: this.metrics.registry,
       mode: () => this.#config.corroborate, deferMs: () => this.#config.corroborateDeferMs, tickMs: () => this.#config.heartbeat.pulsePeriodMs,
       failureThreshold: () => this.#config.heartbeat.failureThreshold, intervalOf: (uuid) => this.#challengedInterval(uuid),
+      atRisk: (uuid) => this.#atRisk(uuid),
     });
     this.metrics.registerHealth(() => this.#healthDetail());
     this.#ownsDispatcher = deps.dispatcher === undefined;
@@ -332,6 +333,14 @@ export class GuestServer implements CommandPort {
       onGuestLogMsg: hooks.onGuestLogMsg,
     });
     return session;
+  }
+
+  /** Its last challenge unanswered for half an interval, or a window missed: corroboration samples every interval. */
+  #atRisk(uuid: string): boolean {
+    const state = this.#instances.get(uuid)?.state;
+    if (state?.cycle.kind !== 'cycling') return false;
+    const c = state.cycle;
+    return c.misses > 0 || (!c.answered && this.#deps.clock.now() - c.sentAt >= state.params.intervalMs / 2);
   }
 
   /** The interval of an instance being challenged now, else undefined (corroboration samples only those). */

@@ -6,7 +6,8 @@
  */
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { FORENSICS_ROUNDS, ManualClock } from '@guesthb/protocol';
+import { FORENSICS_ROUNDS, ManualClock, hasErrorCode } from '@guesthb/protocol';
+import { buildConfig } from '../src/config.js';
 import { describe, expect, it } from 'vitest';
 import { Corroborator, type CorroborateMode } from '../src/corroborator.js';
 import { ForensicsRing } from '../src/forensics-ring.js';
@@ -41,13 +42,13 @@ class ScriptedProbe implements VmmProbe {
   }
 }
 
-function setup(mode: CorroborateMode = 'report', challenged = true): { c: Corroborator; clock: ManualClock; probe: ScriptedProbe; registry: Registry } {
+function setup(mode: CorroborateMode = 'report', challenged = true, risk = { atRisk: true }): { c: Corroborator; clock: ManualClock; probe: ScriptedProbe; registry: Registry } {
   const clock = new ManualClock(1_000);
   const probe = new ScriptedProbe();
   const registry = new Registry();
   const c = new Corroborator({
     clock, log: pino({ level: 'silent' }), probe, registry, mode: () => mode, deferMs: () => undefined, tickMs: () => 400,
-    intervalOf: () => (challenged ? 1_000 : undefined), failureThreshold: () => 1,
+    intervalOf: () => (challenged ? 1_000 : undefined), atRisk: () => risk.atRisk, failureThreshold: () => 1,
   });
   return { c, clock, probe, registry };
 }
@@ -67,8 +68,9 @@ async function counter(registry: Registry, name: string, labels?: Record<string,
 }
 
 describe('[16.1-2] locating and sampling', () => {
-  it('locates in one batch, samples about once per interval while challenged, and again on a reconnect', async () => {
-    const { c, clock, probe } = setup();
+  it('locates in one batch, samples every 5 s while the guests answer, once per interval once one is at risk, and locates again on a reconnect', async () => {
+    const risk = { atRisk: false };
+    const { c, clock, probe } = setup('report', true, risk);
     c.start();
     c.connected(UUID, PATH);
     c.connected('22222222-2222-3333-4444-555555555555', '/ch/other.sock');
@@ -76,10 +78,16 @@ describe('[16.1-2] locating and sampling', () => {
     expect(probe.locates).toEqual([[PATH, '/ch/other.sock']]);
     expect(c.vmmOf(UUID)).toBe(77);
     const first = probe.samples;
+    await settle(clock, 20_000);
+    // A baseline every 5 s for the VMM (both channels share pid 77 here), on a 400 ms tick.
+    expect(probe.samples - first).toBeGreaterThanOrEqual(3);
+    expect(probe.samples - first).toBeLessThanOrEqual(5);
+    risk.atRisk = true;
+    const second = probe.samples;
     await settle(clock, 10_000);
-    // One sample per VMM (both channels share pid 77 here) per 1000 ms interval, on a 400 ms tick.
-    expect(probe.samples - first).toBeGreaterThanOrEqual(8);
-    expect(probe.samples - first).toBeLessThanOrEqual(13);
+    // At risk: one sample per 1000 ms interval.
+    expect(probe.samples - second).toBeGreaterThanOrEqual(8);
+    expect(probe.samples - second).toBeLessThanOrEqual(13);
     c.connected(UUID, PATH);
     await settle(clock, 2_500);
     expect(probe.locates).toHaveLength(2);
@@ -187,5 +195,24 @@ describe('[16.5] forensics ring', () => {
     expect(rounds.at(-1)).toEqual({ agoMs: 1_000, rttMs: null });
     ring.logMsg('x'.repeat(300));
     expect(ring.lastLogMsg).toHaveLength(256);
+  });
+});
+
+describe('[16.4] configuration', () => {
+  const build = (ini: string): ReturnType<typeof buildConfig> => buildConfig({ iniText: `[client]\n${ini}`, cli: {}, osHostname: 'h' });
+  it('corroborate defaults to report; defer-starved with its hold; a bad value names the key', () => {
+    expect(build('')).toMatchObject({ corroborate: 'report', corroborateDeferMs: undefined });
+    expect(build('corroborate = defer-starved\ncorroborate_defer_ms = 5000\n')).toMatchObject({ corroborate: 'defer-starved', corroborateDeferMs: 5000 });
+    expect(build('corroborate = off\n').corroborate).toBe('off');
+    for (const bad of ['corroborate = maybe\n', 'corroborate_defer_ms = 0\n']) {
+      let err: unknown;
+      try {
+        build(bad);
+      } catch (e) {
+        err = e;
+      }
+      expect(hasErrorCode(err, 'KIT_ERR_CONFIG_INVALID')).toBe(true);
+      expect(String((err as Error).message)).toContain('[client] corroborate');
+    }
   });
 });
