@@ -4,12 +4,13 @@
 // the good guests' challenge jitter (as they see it), false losses (loss events for good guests at the fake
 // agent), server CPU and RSS, the server's log volume (bytes of stdout, scaled to MB per minute) and the
 // budget drops it counted.
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFakeAgent } from './lib/fake-agent.js';
-import { CPUS, SERVER_BIN, SHIPPED_NODE_ARGS, cpuMs, freePort, histogramQuantile, log, rssMb, scrape, sleep, spawnNode, stopChild, uuidOf, waitHealthy, waitUntil } from './lib/util.js';
+import { CPUS, HAS_TASKSET, SERVER_BIN, SHIPPED_NODE_ARGS, cpuMs, freePort, histogramQuantile, log, rssMb, scrape, sleep, spawnNode, stopChild, uuidOf, waitHealthy, waitUntil } from './lib/util.js';
 
 const GOOD_CHILD = fileURLToPath(new URL('./guests-child.js', import.meta.url));
 const HOSTILE_CHILD = fileURLToPath(new URL('./hostile-child.js', import.meta.url));
@@ -35,6 +36,18 @@ async function stopIpcChild(child) {
   clearTimeout(timer);
 }
 
+/** Like spawnNode (ipc), at nice 10. */
+function spawnNice(args, cpu) {
+  const node = ['nice', '-n', '10', process.execPath, ...args];
+  const argv = HAS_TASKSET && cpu !== undefined ? ['taskset', '-c', String(cpu), ...node] : node;
+  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  child.output = '';
+  const keep = (chunk) => { child.output = (child.output + chunk).slice(-20_000); };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  return child;
+}
+
 export async function runHostile({ quick, good = 20, hostile = 500, intervalMs = 400 }) {
   const seconds = quick ? 20 : 60;
   const dir = mkdtempSync(join(tmpdir(), 'gsh-'));
@@ -42,7 +55,9 @@ export async function runHostile({ quick, good = 20, hostile = 500, intervalMs =
   const port = await freePort();
   writeFileSync(join(dir, 'server.ini'), `[client]\nbind_address = 127.0.0.1\nhbs_pulse_period = ${intervalMs}\nhbs_failure_threshold = 1\n`);
   const goodChild = spawnNode([GOOD_CHILD], { cpu: CPUS > 1 ? 1 : undefined, ipc: true });
-  const hostileChild = spawnNode([HOSTILE_CHILD], { cpu: CPUS > 1 ? 1 : undefined, ipc: true });
+  // The attackers' own process runs at a lower priority than the good guests' (nice 10): the figure is the
+  // server's fairness, not how the two load generators share CPU 1.
+  const hostileChild = spawnNice([HOSTILE_CHILD], CPUS > 1 ? 1 : undefined);
   let server;
   try {
     await request(goodChild, 'start', { dir, first: 0, count: good, intervalMs });

@@ -84,7 +84,7 @@ describe('per-guest budgets', () => {
   });
 
   it('an instance logs its burst, then one summary line per period instead of a line per event', () => {
-    const { session, clock, lines, h } = setup({ ...DEFAULT_GUEST_BUDGET, initsBurst: 1000, initsPerMin: 60_000 });
+    const { session, clock, lines, h } = setup({ ...DEFAULT_GUEST_BUDGET, initsBurst: 1000, initsPerMin: 60_000, messagesBurst: 1000, messagesPerSec: 1000 });
     h().onData(init(1));
     for (let i = 2; i <= 200; i++) {
       clock.advance(10);
