@@ -196,7 +196,9 @@ describe('attacks (issue 11)', () => {
     await symlink(join(outside, 's.sock'), join(stack.channelDir, channelFileName(uuidOf(0xc2))));
     await new Promise((resolve) => setTimeout(resolve, 6_000));   // past a search audit (5 s)
     const gaps = good.challengeTimes.slice(from - 1).map((t, i, a) => (i === 0 ? 0 : t - (a[i - 1] ?? t))).slice(1);
-    expect(Math.max(...gaps), gaps.map((g) => g.toFixed(0)).join(' ')).toBeLessThan(400 + 150);
+    // No challenge skipped while the files appear (the tight figure is a timing property: bench/, not here;
+    // chokidar made them 90–135 ms late on an idle machine).
+    expect(Math.max(...gaps), gaps.map((g) => g.toFixed(0)).join(' ')).toBeLessThan(2 * 400);
     expect(target.connections).toBe(0);
     expect(server.output.split('\n').filter((l) => l.includes('channel name refused'))).toHaveLength(1);
     expect((await rssKb(server.pid)) - rssBefore).toBeLessThan(40 * 1024);
