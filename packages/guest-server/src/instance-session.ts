@@ -4,7 +4,7 @@
  */
 import type { Logger } from 'pino';
 import {
-  GUEST_TO_HOST_TYPES, LineFramer, encodeMessage, parseMessage,
+  GUEST_TO_HOST_TYPES, LineFramer, encodeChallenge, encodeMessage, parseMessage,
   type Clock, type EventType, type FramedLine, type ParseResult, type TimerHandle,
 } from '@guesthb/protocol';
 import type { ChannelConnector, ChannelSocket } from './channel-connector.js';
@@ -66,6 +66,8 @@ export class InstanceSession {
   #pauseTimer: TimerHandle | undefined;
   #timer: TimerHandle | undefined;
   #armedAt: number | undefined;
+  /** The timer's callback, made once: a closure per arming was garbage on every heartbeat (issue 17). */
+  readonly #onTimer = (): void => this.#fire();
   #queue: InstanceEvent[] = [];
   #dispatching = false;
   #closed = false;
@@ -263,8 +265,8 @@ export class InstanceSession {
     // Frame no more than the message budget allows: a read of 64 kB of one-byte lines would otherwise cost
     // a string per line before any of them could be dropped. A message is `\n{…}\n`: two newlines per line.
     const cut = cutAfterNewlines(chunk, 2 * Math.floor(budget.messagesAvailable(now)) + 2);
-    const lines = this.#framer.push(cut.head);
-    if (cut.dropped) {
+    const lines = this.#framer.push(cut < 0 ? chunk : chunk.subarray(0, cut));
+    if (cut >= 0) {
       this.#framer.reset();
       this.#deps.metrics.budgetDrop?.('messages');
       this.#pauseReading(budget.messagePauseMs(now));
@@ -338,13 +340,17 @@ export class InstanceSession {
     if (deadline === undefined) return;
     this.#armedAt = deadline;
     const clock = this.#deps.clock;
-    this.#timer = clock.setTimeout(() => {
-      this.#timer = undefined;
-      this.#armedAt = undefined;
-      // A timer may fire a fraction of a millisecond before the deadline by the monotonic clock.
-      const now = clock.now();
-      this.#dispatch({ type: 'tick', at: deadline - now < 2 ? Math.max(now, deadline) : now });
-    }, Math.max(0, Math.ceil(deadline - clock.now())));
+    this.#timer = clock.setTimeout(this.#onTimer, Math.max(0, Math.ceil(deadline - clock.now())));
+  }
+
+  #fire(): void {
+    const deadline = this.#armedAt;
+    this.#timer = undefined;
+    this.#armedAt = undefined;
+    if (deadline === undefined) return;
+    // A timer may fire a fraction of a millisecond before the deadline by the monotonic clock.
+    const now = this.#deps.clock.now();
+    this.#dispatch({ type: 'tick', at: deadline - now < 2 ? Math.max(now, deadline) : now });
   }
 
   #disarm(): void {
@@ -354,13 +360,8 @@ export class InstanceSession {
   }
 }
 
-/**
- * The hot path: a challenge is two integers in a fixed template, byte-identical to encodeMessage's
- * output (test/instance-session.test.ts checks it), without building and ordering an object per send.
- */
-export function encodeChallenge(sequence: number, challenge: number): Buffer {
-  return Buffer.from(`\n{"version":3,"revision":1,"msg_type":"challenge","sequence":${sequence},"heartbeat_challenge":${challenge}}\n`);
-}
+/** The preencoded challenge frame lives in @guesthb/protocol (challenge-frame.ts); re-exported for the tests. */
+export { encodeChallenge };
 
 /** A framed line as the decoder would give it: parsed, or the too-long notice (no nack). */
 function decodeLine(framed: FramedLine): ParseResult | { readonly ok: false; readonly reason: string; readonly nack: undefined } {
@@ -370,16 +371,17 @@ function decodeLine(framed: FramedLine): ParseResult | { readonly ok: false; rea
 }
 
 /**
- * Splits `chunk` after its `max`-th newline: `head` is what may be framed; `dropped` when a rest was cut off.
+ * Where to cut `chunk` after its `max`-th newline: the length of what may be framed when a rest must be
+ * dropped, or -1 when all of it may be framed (a number, not an object: this runs on every read).
  */
-function cutAfterNewlines(chunk: Buffer, max: number): { readonly head: Buffer; readonly dropped: boolean } {
+function cutAfterNewlines(chunk: Buffer, max: number): number {
   let pos = -1;
   for (let n = 0; n < max; n++) {
     pos = chunk.indexOf(NEWLINE, pos + 1);
-    if (pos < 0) return { head: chunk, dropped: false };
+    if (pos < 0) return -1;
   }
   // Whatever follows is dropped unframed and uncounted line by line: counting would cost what dropping saves.
-  return pos + 1 >= chunk.length ? { head: chunk, dropped: false } : { head: chunk.subarray(0, pos + 1), dropped: true };
+  return pos + 1 >= chunk.length ? -1 : pos + 1;
 }
 
 const NEWLINE = 0x0a;

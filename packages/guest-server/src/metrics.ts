@@ -1,15 +1,16 @@
 /** Prometheus metrics of guest-server (prom-client, own registry). Names are documented in README.md. */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { PeerEventSchema, type PeerEventKind } from '@guesthb/protocol';
 import type { CountName } from './instance-state.js';
 import type { OutboxMetrics } from './outbox.js';
 import type { SessionMetrics } from './instance-session.js';
 import type { BudgetDropKind } from './guest-budget.js';
+import { HeartbeatCounter, HeartbeatHistogram } from './heartbeat-metrics.js';
 
 export class ServerMetrics implements SessionMetrics, OutboxMetrics {
   readonly registry = new Registry();
-  readonly #counters: Readonly<Record<CountName, Counter>>;
-  readonly #latency: Histogram;
+  readonly #counters: Readonly<Record<CountName, HeartbeatCounter>>;
+  readonly #latency: HeartbeatHistogram;
   readonly #outboxDepth: Gauge;
   readonly #dropped: Counter<'kind'>;
   readonly #eventsSent: Counter;
@@ -24,30 +25,32 @@ export class ServerMetrics implements SessionMetrics, OutboxMetrics {
     // counters); the same figures remain as nodejs_active_handles{type} and nodejs_active_requests{type}.
     for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);
     const counter = (name: string, help: string): Counter => new Counter({ name, help, registers: r });
+    // Counted per heartbeat: summed locally, handed to prom-client at scrape time (heartbeat-metrics.ts, issue 17).
+    const beat = (name: string, help: string): HeartbeatCounter => new HeartbeatCounter(name, help, r);
     this.#counters = {
-      challenge: counter('guest_server_challenges_total', 'Challenges sent to guests'),
-      miss: counter('guest_server_misses_total', 'Heartbeat windows without a valid response'),
-      loss: counter('guest_server_losses_total', 'Heartbeat losses declared'),
-      'ill-health': counter('guest_server_ill_health_reports_total', 'Ill-health reports raised'),
-      reconnect: counter('guest_server_reconnects_total', 'Channel disconnects and forced reconnects'),
-      nack: counter('guest_server_nacks_total', 'Nacks sent to guests'),
-      mismatch: counter('guest_server_challenge_mismatches_total', 'Responses that did not echo the challenge'),
-      'late-response': counter('guest_server_late_responses_total', 'Responses after the window was already answered'),
+      challenge: beat('guest_server_challenges_total', 'Challenges sent to guests'),
+      miss: beat('guest_server_misses_total', 'Heartbeat windows without a valid response'),
+      loss: beat('guest_server_losses_total', 'Heartbeat losses declared'),
+      'ill-health': beat('guest_server_ill_health_reports_total', 'Ill-health reports raised'),
+      reconnect: beat('guest_server_reconnects_total', 'Channel disconnects and forced reconnects'),
+      nack: beat('guest_server_nacks_total', 'Nacks sent to guests'),
+      mismatch: beat('guest_server_challenge_mismatches_total', 'Responses that did not echo the challenge'),
+      'late-response': beat('guest_server_late_responses_total', 'Responses after the window was already answered'),
     };
-    this.#latency = new Histogram({
+    // Updated per heartbeat: typed-array counts read at scrape time (heartbeat-metrics.ts, issue 17).
+    this.#latency = new HeartbeatHistogram({
       name: 'guest_server_challenge_response_seconds',
       help: 'Time from a challenge to its valid response',
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: r,
     });
-    this.#lateness = new Histogram({
+    this.#lateness = new HeartbeatHistogram({
       name: 'guest_server_challenge_lateness_seconds',
       help: 'How late each challenge went out against its schedule',
       buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers: r,
     });
-    const responses = counter('guest_server_responses_total', 'Valid challenge responses');
-    this.#responses = responses;
+    this.#responses = beat('guest_server_responses_total', 'Valid challenge responses');
     this.#outboxDepth = new Gauge({ name: 'guest_server_outbox_depth', help: 'Events waiting for the agent', registers: r });
     this.#dropped = new Counter({ name: 'guest_server_outbox_dropped_total', help: 'Events dropped from a full outbox', labelNames: ['kind'], registers: r });
     // Every series exists from the start at 0, so rate() and alerts work before the first drop.
@@ -69,8 +72,8 @@ export class ServerMetrics implements SessionMetrics, OutboxMetrics {
     for (const reason of ['max-connections', 'per-address']) this.#connectionsRefused.inc({ reason }, 0);
   }
 
-  readonly #responses: Counter;
-  readonly #lateness: Histogram;
+  readonly #responses: HeartbeatCounter;
+  readonly #lateness: HeartbeatHistogram;
   readonly #budgetDrops = new Counter({
     name: 'guest_server_guest_budget_drops_total',
     help: 'Guest input over its budget: messages and inits dropped, reads paused for bytes or reads (issue 11)',

@@ -13,6 +13,7 @@ export * from './hot-path-parser.js';
 export * from './wire-decoder.js';
 export * from './nack.js';
 export * from './challenge.js';
+export * from './challenge-frame.js';
 export * from './clock.js';
 export * from './backoff.js';
 export * from './channel-name.js';

@@ -40,7 +40,7 @@ export class LineFramer {
       const nl = chunk.indexOf(NEWLINE, start);
       if (nl === -1) break;
       // An empty line with nothing carried or being discarded (the leading `\n` of every message) is skipped.
-      if (nl > start || this.#carry.length > 0 || this.#discarded >= 0) this.#finishLine(chunk.subarray(start, nl), out);
+      if (nl > start || this.#carry.length > 0 || this.#discarded >= 0) this.#finishLine(chunk, start, nl, out);
       start = nl + 1;
     }
     if (start < chunk.length) this.#keep(chunk.subarray(start));
@@ -53,17 +53,23 @@ export class LineFramer {
     this.#discarded = -1;
   }
 
-  #finishLine(tail: Uint8Array, out: FramedLine[]): void {
+  /** Ends the line whose last part is chunk[start, end). */
+  #finishLine(chunk: Uint8Array, start: number, end: number, out: FramedLine[]): void {
+    const tailBytes = end - start;
     if (this.#discarded >= 0) {
-      out.push({ kind: 'too-long', droppedBytes: this.#discarded + tail.length });
+      out.push({ kind: 'too-long', droppedBytes: this.#discarded + tailBytes });
       this.#discarded = -1;
       return;
     }
-    const total = this.#carry.length + tail.length;
+    const total = this.#carry.length + tailBytes;
     if (total > this.maxLineBytes) {   // [WIRE-2]
       out.push({ kind: 'too-long', droppedBytes: total });
     } else {
-      const text = UTF8.decode(this.#carry.length === 0 ? tail : Buffer.concat([this.#carry, tail])).trim();   // [WIRE-3] blanks and \r around a line are ignored
+      // The common case, a whole line in one Buffer read, is decoded in place (no view object per line, issue 17).
+      const raw = this.#carry.length === 0
+        ? (Buffer.isBuffer(chunk) ? chunk.toString('utf8', start, end) : UTF8.decode(chunk.subarray(start, end)))
+        : UTF8.decode(Buffer.concat([this.#carry, chunk.subarray(start, end)]));
+      const text = raw.trim();   // [WIRE-3] blanks and \r around a line are ignored
       if (text.length > 0) out.push({ kind: 'line', text });
     }
     this.#carry = EMPTY;
