@@ -53,6 +53,9 @@ export type InstanceEvent =
   | RestoredEvent;
 
 const CONNECT_BACKOFF = { baseMs: CONNECT_BACKOFF_FIRST_MS, maxMs: CONNECT_BACKOFF_MAX_MS } as const;
+/** Effects of every heartbeat, shared (immutable values, not a new object per challenge: issue 17). */
+const COUNT_CHALLENGE: InstanceEffect = Object.freeze({ type: 'count', name: 'challenge' });
+const COUNT_MISS: InstanceEffect = Object.freeze({ type: 'count', name: 'miss' });
 
 /** One step. Unknown combinations leave the state unchanged with no effects. */
 export function stepInstance(p: HeartbeatPolicy, s: InstanceState, e: InstanceEvent): InstanceStep {
@@ -225,7 +228,7 @@ function onChallengeDue(p: HeartbeatPolicy, s: InstanceState, at: number, fx: In
   if (at - slot >= interval) slot = at;
   if (s.cycle.answered) return challenge(p, s.lossHeldUntil === undefined ? s : { ...s, lossHeldUntil: undefined }, slot, at, 0, fx);
   const misses = s.cycle.misses + 1;
-  fx.push({ type: 'count', name: 'miss' });
+  fx.push(COUNT_MISS);
   if (misses <= p.failureThreshold) {
     fx.push({ type: 'log', level: 'debug', msg: 'heartbeat miss', fields: { misses, threshold: p.failureThreshold } });
     return challenge(p, s, slot, at, misses, fx);
@@ -265,7 +268,7 @@ function challenge(p: HeartbeatPolicy, s: InstanceState, slot: number, at: numbe
   // The hot path: one new state and one body per challenge (not send()'s copy and then another).
   const sequence = nextSequence(s);
   fx.push(
-    { type: 'count', name: 'challenge' }, { type: 'challenge-lateness', ms: at - slot },
+    COUNT_CHALLENGE, { type: 'challenge-lateness', ms: at - slot },
     { type: 'send', body: { msg_type: 'challenge', sequence, heartbeat_challenge: value } },
   );
   return { ...s, sequence, cycle: { kind: 'cycling', challenge: value, scheduledAt: slot, sentAt: at, answered: false, misses } };
