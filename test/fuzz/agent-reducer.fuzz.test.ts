@@ -35,12 +35,15 @@ function info(hostname: string, uuid: string, reporting: 'enabled' | 'disabled',
 }
 
 type Op =
-  | { readonly op: 'event'; readonly host: number; readonly event: Omit<PeerEvent, 'hostname'> }
+  | { readonly op: 'event'; readonly host: number; readonly event: EventWithoutHost }
   | { readonly op: 'vim'; readonly method: string; readonly url: string; readonly body?: object }
   | { readonly op: 'audit'; readonly host: number; readonly instances: readonly InstanceInfo[]; readonly bootId: string }
   | { readonly op: 'forwarded'; readonly host: number; readonly uuid: string; readonly ok: boolean }
   | { readonly op: 'deliver'; readonly index: number }
   | { readonly op: 'advance'; readonly ms: number };
+
+/** A peer event without its hostname (the op's host supplies it); distributes over the union's kinds. */
+type EventWithoutHost = PeerEvent extends infer E ? (E extends PeerEvent ? Omit<E, 'hostname'> : never) : never;
 
 const header = (id: string): { id: string; atMs: number } => ({ id, atMs: 0 });
 const eventArb: fc.Arbitrary<Op> = fc.tuple(hostArb, uuidArb, fc.integer({ min: 0, max: 400 }), onArb, onArb, fc.constantFrom('running', 'stopped', 'loss', 'ill-health', 'vote-result', 'server-ready'))
