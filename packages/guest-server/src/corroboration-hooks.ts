@@ -33,10 +33,11 @@ export interface SessionHooksInput {
 export function sessionHooks(input: SessionHooksInput): SessionHooks {
   const { corroborator: c, uuid, log, metrics: m } = input;
   if (!c.active) return { policy: input.policy, metrics: m, onStep: () => undefined, onGuestLogMsg: undefined };
-  // The session's own policy carries holdLoss; rebuilt only when the shared one changes, not per step.
+  const t = c.tracker(uuid);
+  // Only defer-starved needs holdLoss, in the session's own policy: rebuilt when the shared one changes, not per step.
   let base: HeartbeatPolicy | undefined;
   let own: HeartbeatPolicy | undefined;
-  const policy = (): HeartbeatPolicy => {
+  const policy = !c.defers ? input.policy : (): HeartbeatPolicy => {
     const shared = input.policy();
     if (shared !== base || own === undefined) {
       base = shared;
@@ -47,11 +48,11 @@ export function sessionHooks(input: SessionHooksInput): SessionHooks {
   const metrics: SessionMetrics = {
     count: (name) => {
       m.count(name);
-      if (name === 'miss') c.missed(uuid, input.intervalMs());
+      if (name === 'miss') t.missed(input.intervalMs());
     },
     observeLatencyMs: (ms) => {
       m.observeLatencyMs(ms);
-      c.answered(uuid, ms);
+      t.answered(ms);
     },
     observeLatenessMs: (ms) => m.observeLatenessMs(ms),
     budgetDrop: (kind, n) => m.budgetDrop?.(kind, n),
@@ -60,5 +61,5 @@ export function sessionHooks(input: SessionHooksInput): SessionHooks {
   const onStep = (state: InstanceState, before: InstanceState, channelPath: string | undefined): void => {
     if (state.link.kind === 'connected' && before.link.kind !== 'connected' && channelPath !== undefined) c.connected(uuid, channelPath);
   };
-  return { policy, metrics, onStep, onGuestLogMsg: (text) => c.logMsg(uuid, text) };
+  return { policy, metrics, onStep, onGuestLogMsg: t.logMsg };
 }

@@ -46,6 +46,13 @@ export interface CorroboratorDeps {
   readonly failureThreshold: () => number;
 }
 
+/** What a session feeds per heartbeat (corroboration-hooks.ts). */
+export interface InstanceTracker {
+  answered(rttMs: number): void;
+  missed(intervalMs: number): void;
+  logMsg(text: string): void;
+}
+
 interface InstanceRecord {
   path: string | undefined;
   pid: number | undefined;
@@ -93,6 +100,11 @@ export class Corroborator {
     return this.#deps.mode() !== 'off';
   }
 
+  /** defer-starved: losses classed host-starved are held. */
+  get defers(): boolean {
+    return this.#deps.mode() === 'defer-starved';
+  }
+
   /** Starts the sampling tick. */
   start(): void {
     if (this.#closed || this.#timer !== undefined) return;
@@ -127,25 +139,39 @@ export class Corroborator {
 
   /** A valid response, `rttMs` after its challenge. */
   answered(uuid: string, rttMs: number): void {
-    if (!this.active) return;
-    const rec = this.#record(uuid);
-    rec.ring.answered(this.#deps.clock.now(), rttMs);
-    if (rec.heldAt !== undefined) {
-      rec.heldAt = undefined;
-      this.#avoided.inc();
-    }
+    this.tracker(uuid).answered(rttMs);
   }
 
   /** A window closed without a valid answer; its challenge went out one interval ago. */
   missed(uuid: string, intervalMs: number): void {
-    if (!this.active) return;
-    this.#record(uuid).ring.missed(this.#deps.clock.now() - intervalMs);
+    this.tracker(uuid).missed(intervalMs);
   }
 
   /** A guest message's log_msg. */
   logMsg(uuid: string, text: string): void {
-    if (text.length === 0 || !this.active) return;
-    this.#record(uuid).ring.logMsg(text);
+    this.tracker(uuid).logMsg(text);
+  }
+
+  /**
+   * The per-heartbeat entry points bound to one instance's record (no map lookup per heartbeat); a session
+   * takes it once. After forget(uuid) it feeds a record nobody reads, until the session is closed.
+   */
+  tracker(uuid: string): InstanceTracker {
+    const rec = this.#record(uuid);
+    const clock = this.#deps.clock;
+    return {
+      answered: (rttMs) => {
+        rec.ring.answered(clock.now(), rttMs);
+        if (rec.heldAt !== undefined) {
+          rec.heldAt = undefined;
+          this.#avoided.inc();
+        }
+      },
+      missed: (intervalMs) => rec.ring.missed(clock.now() - intervalMs),
+      logMsg: (text) => {
+        if (text.length > 0) rec.ring.logMsg(text);
+      },
+    };
   }
 
   /**
@@ -243,6 +269,7 @@ export class Corroborator {
     this.#locating = false;
     if (this.#closed) return;
     const now = this.#deps.clock.now();
+    const fresh = new Set<VmmRecord>();
     for (const uuid of batch) {
       const rec = this.#instances.get(uuid);
       if (rec === undefined || rec.path === undefined) continue;
@@ -259,8 +286,10 @@ export class Corroborator {
         this.#vmms.set(pid, vmm);
       }
       vmm.uuids.add(uuid);
-      this.#sample(vmm, now);
+      fresh.add(vmm);
     }
+    // One first sample per VMM, however many of its channels were in the batch.
+    for (const vmm of fresh) this.#sample(vmm, now);
     if (this.#toLocate.size > 0) this.#scheduleLocate();
   }
 
