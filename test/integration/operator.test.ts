@@ -90,6 +90,10 @@ describe('guestctl against a running fleet (issue 15)', () => {
     const shown = JSON.parse((await guestctl(['show', fleet.ready.hungUuid ?? '', '-f', 'json'])).stdout) as Record<string, unknown>;
     expect(shown).toMatchObject({ uuid: fleet.ready.hungUuid, state: 'failed', heartbeating: 'disabled', action: 'reboot' });
     expect(String(shown['last_event'])).toMatch(/^(loss|stopped): /);
+    // Issue 16: the server's corroboration of the loss reaches guestctl show (the demo's guests are not QEMU:
+    // whatever process holds their sockets has no vCPU threads, so the class says so, with the forensics).
+    expect(shown).toMatchObject({ host_class: 'unknown', host_report: 'loss' });
+    expect(String(shown['forensics'])).toMatch(/miss$/);
     const hosts = JSON.parse((await guestctl(['hosts', '-f', 'json'])).stdout) as Record<string, unknown>[];
     expect(hosts[0]).toMatchObject({ failed: 1, unhealthy: 1, healthy: 4 });
   }, 60_000);
