@@ -35,7 +35,8 @@ process.on('message', async (msg) => {
     process.send({ type: 'measure' });
   } else if (msg.cmd === 'report') {
     measuring = false;
-    process.send({ type: 'report', jitter: summarize(jitter), reconnects: guests.reduce((n, g) => n + g.connections - 1, 0) });
+    // With `samples` (several guest processes in one run) the raw figures go along, so the p99 is over all guests.
+    process.send({ type: 'report', jitter: { ...summarize(jitter), ...(msg.samples ? { samples: jitter } : {}) }, reconnects: guests.reduce((n, g) => n + g.connections - 1, 0) });
   } else if (msg.cmd === 'stop') {
     await closeGuests(guests);
     process.exit(0);

@@ -1,6 +1,6 @@
 // `npm run bench` (issue 8 item 4): runs the four benchmarks, prints a table per benchmark and PASS/FAIL
 // per target, writes bench/results/bench-<time>.json (and latest.json). Not part of `npm test`.
-// Options: --quick (short windows, for a smoke run), --only=scale,detection,agent,awd,hostile (and faults: issue 12,
+// Options: --quick (short windows, for a smoke run), --only=scale,perf,detection,agent,awd,hostile (and faults: issue 12,
 // about 8 minutes, run only when named: --only=faults; BENCH_FAULT_SEED=<seed> replays its trials).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -14,11 +14,12 @@ import { runFaults } from './faults.js';
 import { runHostile } from './hostile.js';
 import { runScale } from './scale.js';
 import { runCorroboration } from './corroboration.js';
+import { CPP_CPU_PCT_100, runPerf } from './perf.js';
 import { CPUS, HAS_TASKSET } from './lib/util.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
-const only = (args.find((a) => a.startsWith('--only='))?.slice(7).split(',')) ?? ['scale', 'detection', 'agent', 'awd', 'hostile'];
+const only = (args.find((a) => a.startsWith('--only='))?.slice(7).split(',')) ?? ['scale', 'perf', 'detection', 'agent', 'awd', 'hostile'];
 const results = { startedAt: new Date().toISOString(), quick, machine: { cpus: CPUS, model: cpus()[0]?.model, node: process.version, taskset: HAS_TASKSET } };
 const verdicts = [];
 let stage = 'start';
@@ -63,6 +64,28 @@ if (only.includes('scale')) {
   }
   const losses = rows.reduce((n, r) => n + r.falseLosses, 0);
   target('every scale point: 0 false losses', String(losses), losses === 0);
+}
+
+if (only.includes('perf')) {
+  stage = 'perf';
+  const r = await runPerf({ quick });
+  results.perf = r;
+  const mmm = (x, d = 2) => `${f(x.min, d)} / ${f(x.median, d)} / ${f(x.max, d)}`;
+  table(`a2) issue 17: guest-server as shipped, 400 ms, ${r.points[0].runs} runs per size interleaved (min / median / max over the runs)`, [
+    ['guests', (x) => String(x.guests)], ['jitter p99 ms', (x) => mmm(x.p99)], ['CPU %', (x) => mmm(x.cpu)], ['RSS MB', (x) => mmm(x.rss, 0)],
+    ['false losses', (x) => String(x.falseLosses)], ['load avg', (x) => mmm(x.load, 1)],
+  ], r.points);
+  const hp = r.hotPath;
+  console.log(`memory: ${f(r.kibPerGuest, 1)} KiB per guest above a base of ${f(r.baseMb, 0)} MB (median RSS, ${r.points[0].guests} → ${r.points.at(-1).guests} guests)`);
+  console.log(`hot path (bench/hot-path.js, ${hp.sessions} sessions, no syscalls): ${f(hp.bytesPerHeartbeat.median, 0)} heap bytes and ${f(hp.cpuUsPerHeartbeat.median, 2)} µs of JS CPU per heartbeat (median of ${hp.repeats})`);
+  console.log(`load avg = the machine's 1-minute load average at each run (${CPUS} CPUs): above ~${CPUS}, other processes share the server's CPU and set the tail.`);
+  const at = (n) => r.points.find((x) => x.guests === n);
+  target(`perf: 100 guests @400 ms CPU ≤ the C++ original's ${CPP_CPU_PCT_100} % (median)`, `${mmm(at(100).cpu)} %`, at(100).cpu.median <= CPP_CPU_PCT_100);
+  for (const [n, bound] of [[100, 2], [2000, 5], [5000, 5], [10_000, 10]]) {
+    target(`perf: ${n} guests @400 ms jitter p99 ≤ ${bound} ms (median)`, `${mmm(at(n).p99)} ms`, at(n).p99.median <= bound);
+    target(`perf: ${n} guests @400 ms 0 false losses`, String(at(n).falseLosses), at(n).falseLosses === 0);
+  }
+  target('perf: ≤ 10 KiB RSS per guest above the base', `${f(r.kibPerGuest, 1)} KiB (base ${f(r.baseMb, 0)} MB)`, r.kibPerGuest <= 10);
 }
 
 if (only.includes('corroboration')) {

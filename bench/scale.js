@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFakeAgent } from './lib/fake-agent.js';
 import {
-  CPUS, SERVER_BIN, SHIPPED_NODE_ARGS, cpuMs, freePort, histogramQuantile, log, rssMb, scrape, sleep, spawnNode, stopChild, waitHealthy, waitUntil,
+  CPUS, SERVER_BIN, SHIPPED_NODE_ARGS, cpuMs, summarize, freePort, histogramQuantile, log, rssMb, scrape, sleep, spawnNode, stopChild, waitHealthy, waitUntil,
 } from './lib/util.js';
 
 const GUESTS_CHILD = fileURLToPath(new URL('./guests-child.js', import.meta.url));
@@ -27,35 +27,52 @@ function request(child, cmd, extra = {}) {
   });
 }
 
+const GUESTS_PER_PROCESS = 5000;
+
+/** Jitter summaries of several guest processes: p50/p99 from their raw samples when given, else the worst. */
+function mergeJitter(parts) {
+  if (parts.length === 1) return parts[0];
+  if (parts.every((p) => Array.isArray(p.samples))) return summarize(parts.flatMap((p) => p.samples));
+  return { n: parts.reduce((n, p) => n + p.n, 0), p50: Math.max(...parts.map((p) => p.p50)), p99: Math.max(...parts.map((p) => p.p99)), max: Math.max(...parts.map((p) => p.max)) };
+}
+
 /** One scale point: `guests` at `intervalMs` for `seconds` of steady state. */
 export async function runScalePoint({ guests, intervalMs, seconds, warmupMs = 3_000, nodeArgs = [], extraIni = '' }) {
   const dir = mkdtempSync(join(tmpdir(), 'gsb-'));
   const agent = await startFakeAgent();
   const port = await freePort();
   writeFileSync(join(dir, 'server.ini'), `[client]\nbind_address = 127.0.0.1\nhbs_pulse_period = ${Math.min(400, intervalMs)}\nhbs_failure_threshold = 1\nmax_instances = 20000\n${extraIni}`);
-  const guestsChild = spawnNode([GUESTS_CHILD], { cpu: CPUS > 1 ? 1 : undefined, ipc: true });
+  // A guest takes two descriptors (listening socket and connection): ≤ 5000 guests per process keeps each
+  // under a 20 000 descriptor limit (10 000 guests run in two processes, both on the load CPU).
+  const parts = Math.max(1, Math.ceil(guests / GUESTS_PER_PROCESS));
+  const children = Array.from({ length: parts }, () => spawnNode([GUESTS_CHILD], { cpu: CPUS > 1 ? 1 : undefined, ipc: true }));
+  const all = async (cmd, extra) => Promise.all(children.map((c) => request(c, cmd, extra)));
   let server;
   try {
-    await request(guestsChild, 'start', { dir, first: 0, count: guests, intervalMs });
+    await Promise.all(children.map((c, k) => {
+      const first = Math.floor((k * guests) / parts);
+      return request(c, 'start', { dir, first, count: Math.floor(((k + 1) * guests) / parts) - first, intervalMs });
+    }));
     const nodeFlags = [...nodeArgs, ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)];
     server = spawnNode([...nodeFlags, SERVER_BIN, '--config', join(dir, 'server.ini'), '--state-dir', join(dir, 'state'), '--channel-dir', dir, '--agent-url', agent.url, '--port', String(port), '--hostname', 'bench', '--log-level', 'warn'], { cpu: 0 });
     const base = `http://127.0.0.1:${port}`;
     await waitHealthy(`${base}/healthz`, server);
     const t0 = performance.now();
-    await waitUntil(async () => (await request(guestsChild, 'status')).heartbeating === guests, 120_000, `${guests} guests heartbeating`, 250);
+    await waitUntil(async () => (await all('status')).reduce((n, r) => n + r.heartbeating, 0) === guests, 120_000, `${guests} guests heartbeating`, 250);
     const startupMs = performance.now() - t0;
     await sleep(warmupMs);
     const before = await scrape(`${base}/metrics`);
     const lossesBefore = agent.counts.get('loss') ?? 0;
-    await request(guestsChild, 'measure');
+    await all('measure');
     const cpu0 = cpuMs(server.pid);
-    const guestCpu0 = cpuMs(guestsChild.pid);
+    const guestCpu0 = children.reduce((n, c) => n + cpuMs(c.pid), 0);
     const w0 = performance.now();
     await sleep(seconds * 1000);
     const cpu1 = cpuMs(server.pid);
-    const guestCpu1 = cpuMs(guestsChild.pid);
+    const guestCpu1 = children.reduce((n, c) => n + cpuMs(c.pid), 0);
     const w1 = performance.now();
-    const report = await request(guestsChild, 'report');
+    const reports = await all('report', { samples: parts > 1 });
+    const report = { jitter: mergeJitter(reports.map((r) => r.jitter)), reconnects: reports.reduce((n, r) => n + r.reconnects, 0) };
     const rss = rssMb(server.pid);
     if (process.env.BENCH_DEBUG) log(server.output.slice(-6000));
     const after = await scrape(`${base}/metrics`);
@@ -75,8 +92,10 @@ export async function runScalePoint({ guests, intervalMs, seconds, warmupMs = 3_
     };
   } finally {
     if (server !== undefined) await stopChild(server);
-    guestsChild.send({ cmd: 'stop' });
-    await new Promise((done) => (guestsChild.exitCode !== null ? done() : guestsChild.once('exit', done)));
+    await Promise.all(children.map((c) => {
+      c.send({ cmd: 'stop' });
+      return new Promise((done) => (c.exitCode !== null ? done() : c.once('exit', done)));
+    }));
     await agent.close();
     rmSync(dir, { recursive: true, force: true });
   }
