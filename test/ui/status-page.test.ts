@@ -52,6 +52,10 @@ describe('the status page in headless Chromium (issue 15)', () => {
     console.log(`hang → failed row in the browser: ${elapsedMs.toFixed(0)} ms`);
     expect(elapsedMs).toBeLessThan(HANG_TO_FAILED_ROW_MS);
     await waitFor(async () => (await page.evaluate<string | null>(rowState(fleet.ready.sickUuid))) === 'unhealthy', 10_000, 'the unhealthy row', report, 50);
+    // Issue 16: the row names the host-side class of the loss, and its tooltip carries the evidence and round trips.
+    const hung = `document.querySelector('#rows .row[data-uuid="${fleet.ready.hungUuid ?? ''}"]')`;
+    await waitFor(async () => (await page.evaluate<string>(`${hung}?.textContent ?? ''`)).includes('host: unknown'), 10_000, 'the class in the failed row', report, 50);
+    expect(await page.evaluate<string>(`${hung}?.title ?? ''`)).toMatch(/^loss at .*: unknown\n[^]*last round trips \(ms\): .*miss$/);
   }, 30_000);
 
   it('filters by state and searches by uuid', async () => {
