@@ -79,8 +79,9 @@ export function classifyLoss(input: ClassifyInput): Classification {
   // shows almost no progress, like a paused one, but its state stays R (runnable) instead of S (sleeping).
   // A starved main loop (QEMU's I/O thread, the process state) leaves the vCPU halted and asleep: R there too.
   const prev = samples[samples.length - 2];
+  // Runnable in two samples in a row: one sample catching the main loop at work is no evidence.
   const stuckRunnable = prev !== undefined && wantsCpu(last) && wantsCpu(prev) && cpuPct < t.starvedMaxCpuPct;
-  if (cpuPct < t.pausedMaxPct && waitPct < t.pausedMaxPct && slices <= last.vcpus && !wantsCpu(last)) return { class: 'vcpus-paused', evidence };
+  if (cpuPct < t.pausedMaxPct && waitPct < t.pausedMaxPct && slices <= last.vcpus && !stuckRunnable) return { class: 'vcpus-paused', evidence };
   if (stuckRunnable || (waitPct >= t.starvedMinWaitPct && cpuPct < t.starvedMaxCpuPct)) return { class: 'host-starved', evidence };
   if (cpuPct + waitPct >= t.busyMinDemandPct) return { class: 'guest-busy', evidence };
   return { class: 'guest-alive-heartbeat-dead', evidence };

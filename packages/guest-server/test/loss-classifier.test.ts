@@ -84,6 +84,13 @@ describe('[16.3] edges', () => {
     expect(c.class).toBe('guest-alive-heartbeat-dead');
   });
 
+  it('a stall with the main loop runnable in one sample is paused; runnable in the last two, starved', () => {
+    const stall = (runnable: number, state: string, at: number): VmmSample => sample(at, 0, 0, 0, { vcpus: 1, runnable, state });
+    expect(classifyLoss({ pid: 1, samples: [stall(0, 'S', 0), stall(0, 'S', 500), stall(0, 'R', 1_000)], windowMs: 1_000 }).class).toBe('vcpus-paused');
+    expect(classifyLoss({ pid: 1, samples: [stall(0, 'S', 0), stall(0, 'R', 500), stall(0, 'R', 1_000)], windowMs: 1_000 }).class).toBe('host-starved');
+    expect(classifyLoss({ pid: 1, samples: [stall(0, 'S', 0), stall(1, 'S', 500), stall(1, 'S', 1_000)], windowMs: 1_000 }).class).toBe('host-starved');
+  });
+
   it('no process found, no vCPU threads (QEMU without debug-threads), a single sample: unknown', () => {
     expect(classifyLoss({ pid: undefined, samples: [], windowMs: 1_000 })).toEqual({ class: 'unknown', evidence: { vcpus: 0, windowMs: 0, samples: 0 } });
     expect(classifyLoss({ pid: 1, samples: [sample(0, 0, 0, 0, { vcpus: 0 }), sample(1_000, 0, 0, 0, { vcpus: 0 })], windowMs: 1_000 }).class).toBe('unknown');
