@@ -90,6 +90,11 @@ describe('command API', () => {
     guest.unhealthyAction = 'stop';
     await agent.waitFor((ev) => ev.some((e) => e.kind === 'ill-health'), 5000, 'ill-health');
     expect(agent.of('ill-health')[0]).toMatchObject({ logMsg: 'test unhealthy', instance: { uuid: UUID_A, 'repair-action': 'stop' } });
+    // Issue 16: the report carries its host-side corroboration (the test guest lives in this process, which
+    // guest-server never takes for the VMM: unknown), with the round trips and the guest's last log_msg.
+    const corroboration = agent.of('ill-health')[0]?.corroboration;
+    expect(corroboration).toMatchObject({ class: 'unknown', lastLogMsg: 'test unhealthy' });
+    expect(corroboration?.rounds.some((r) => r.rttMs !== null)).toBe(true);
     await api(server, 'PUT', '/v1/host', { reporting: 'disabled' });
     guest.respond = false;
     await agent.waitFor((ev) => ev.some((e) => e.kind === 'stopped'), 5000, 'stopped');
@@ -112,7 +117,9 @@ describe('command API', () => {
     for (const name of [
       'guest_server_instances{state="server_waiting_', 'guest_server_challenges_total', 'guest_server_responses_total', 'guest_server_misses_total',
       'guest_server_losses_total', 'guest_server_ill_health_reports_total', 'guest_server_reconnects_total', 'guest_server_outbox_depth',
-      'guest_server_challenge_response_seconds_bucket',
+      'guest_server_challenge_response_seconds_bucket', 'guest_server_loss_class_total{report="loss",class="host-starved"} 0',
+      'guest_server_loss_class_total{report="ill-health",class="vmm-gone"} 0', 'guest_server_loss_deferrals_total 0',
+      'guest_server_loss_deferrals_avoided_total 0',
     ]) expect(text).toContain(name);
   });
 

@@ -19,6 +19,10 @@ describe('guest-server over real sockets', () => {
     expect(kinds.indexOf('stopped')).toBeLessThan(kinds.indexOf('loss'));
     expect(agent.of('loss')[0]).toMatchObject({ uuid: UUID_A, correctiveAction: 'stop', hostname: 'compute-0' });
     expect(agent.of('stopped')[0]).toMatchObject({ reason: 'loss' });
+    // Issue 16: the forensics ring ends with the misses that made the loss.
+    const rounds = agent.of('loss')[0]?.corroboration?.rounds ?? [];
+    expect(rounds.slice(-2).map((r) => r.rttMs)).toEqual([null, null]);
+    expect(rounds.some((r) => r.rttMs !== null)).toBe(true);
   });
 
   it('refuses new work with GS_ERR_CLOSING (HTTP 503) once shutdown has begun, and close is idempotent', async () => {
