@@ -5,7 +5,8 @@
  *   A: QMP stop → loss classed vcpus-paused; SIGSTOP of QEMU → vmm-stopped; QEMU starved by a CPU quota →
  *      host-starved; then, with defer-starved, starved again → the loss is held (counted, logged as the loss it
  *      would have reported) and dropped when the starvation ends and the guest answers: no alarm;
- *   B: its responder is killed inside the VM (the kernel and init go on) → guest-alive-heartbeat-dead.
+ *   B: its responder is killed inside the VM (the kernel and init go on) → guest-alive-heartbeat-dead;
+ *   C: its responder is killed and init spins → guest-busy (C is shut down once lost: it takes a host core).
  * Every loss carries the forensics ring (answered round trips, then the misses).
  */
 import { randomUUID } from 'node:crypto';
@@ -31,7 +32,7 @@ const LOSS_MS = 20_000;
 const BACK_MS = 30_000;
 
 describe('corroboration with real QEMU guests', () => {
-  it('classes each loss from the QEMU process: vcpus-paused, vmm-stopped, host-starved (and, with defer-starved, held then dropped), guest-alive-heartbeat-dead', async () => {
+  it('classes each loss from the QEMU process: vcpus-paused, vmm-stopped, host-starved (and, with defer-starved, held then dropped), guest-alive-heartbeat-dead, guest-busy', async () => {
     expect([...missingPrerequisites(), ...missingDaemons()]).toEqual([]);
     const dir = await mkdtemp(join(tmpdir(), 'e2e-co-'));
     onTestFinished(() => rm(dir, { recursive: true, force: true }));
@@ -73,17 +74,20 @@ describe('corroboration with real QEMU guests', () => {
 
     const uuidA = randomUUID();
     const uuidB = randomUUID();
-    const [vmA, vmB] = await Promise.all([
+    const uuidC = randomUUID();
+    const [vmA, vmB, vmC] = await Promise.all([
       // no_timer_check: a TCG guest on a loaded host may fail the kernel's IO-APIC timer check and panic at boot.
       QemuVm.start({ dir: channelDir, uuid: uuidA, image, heartbeatIntervalMs: INTERVAL_MS, extraAppend: ['no_timer_check'] }),
       QemuVm.start({ dir: channelDir, uuid: uuidB, image, heartbeatIntervalMs: INTERVAL_MS, extraAppend: ['no_timer_check', 'hbdie=25'] }),
+      QemuVm.start({ dir: channelDir, uuid: uuidC, image, heartbeatIntervalMs: INTERVAL_MS, extraAppend: ['no_timer_check', 'hbspin=25'] }),
     ]);
     onTestFinished(() => vmA.close());
     onTestFinished(() => vmB.close());
+    onTestFinished(() => vmC.close());
     const diagnose = async (error: unknown): Promise<never> => {
       throw new Error(`${String(error)}\n--- guest-server\n${(await server.log()).slice(-6000)}\n--- A\n${(await vmA.console()).slice(-1500)}\n--- B\n${(await vmB.console()).slice(-1500)}`);
     };
-    await provision([uuidA, uuidB]);
+    await provision([uuidA, uuidB, uuidC]);
     const running = (uuid: string, from: number): boolean => agent.events.slice(from).some((e) => e.kind === 'running' && e.instance.uuid === uuid);
     const lossOf = (uuid: string, from: number): LossEvent | undefined =>
       agent.events.slice(from).find((e): e is PeerEvent & LossEvent => e.kind === 'loss' && e.uuid === uuid);
@@ -91,7 +95,11 @@ describe('corroboration with real QEMU guests', () => {
     await Promise.all([
       vmA.whileBooting(waitFor(() => running(uuidA, 0), BOOT_MS, 'guest A running')),
       vmB.whileBooting(waitFor(() => running(uuidB, 0), BOOT_MS, 'guest B running')),
+      vmC.whileBooting(waitFor(() => running(uuidC, 0), BOOT_MS, 'guest C running')),
     ]).catch(diagnose);
+    // C spins once its responder is killed: a whole host core, so it is shut down as soon as it is lost.
+    const spinning = waitForValue(() => lossOf(uuidC, 0), 90_000, 'loss of C spinning').finally(() => vmC.close());
+    spinning.catch(() => undefined);
 
     try {
       // A, QMP stop: no vCPU runs or waits.
@@ -126,6 +134,10 @@ describe('corroboration with real QEMU guests', () => {
       const dead = await waitForValue(() => lossOf(uuidB, 0), 60_000, 'loss of B after its responder died');
       expect(dead.corroboration?.class).toBe('guest-alive-heartbeat-dead');
       expect(dead.corroboration?.evidence.cpuPct).toBeGreaterThan(0);
+
+      // C: a CPU hog inside the guest (its responder killed, init spinning): the vCPU wants the whole window.
+      const busy = await spinning;
+      expect(busy.corroboration?.class).toBe('guest-busy');
 
       // defer-starved: A starved, then released within the hold: the loss is held and dropped, no alarm.
       await server.stop();

@@ -9,7 +9,8 @@
 #   action_notify: answered with accept (revocable) or complete (irrevocable).
 # Kernel command-line parameters arrive as environment variables: hbname, hbms (interval), hbaction, and
 # hbdie=N: the responder runs as a child and is killed (-9) N seconds after the port was found, while /init
-# goes on with light ordinary activity (the OS runs, its heartbeat does not: issue 16).
+# goes on with light ordinary activity (the OS runs, its heartbeat does not: issue 16); hbspin=N: the same,
+# but /init then spins (a CPU hog inside the guest).
 export PATH=/bin
 /bin/busybox --install -s /bin
 mount -t devtmpfs devtmpfs /dev
@@ -90,11 +91,15 @@ while true; do
 done
 }
 
-if [ -n "$hbdie" ]; then
+if [ -n "$hbdie" ] || [ -n "$hbspin" ]; then
   responder &
   RPID=$!
-  sleep "$hbdie"
+  sleep "${hbdie:-$hbspin}"
   kill -9 "$RPID"
+  if [ -n "$hbspin" ]; then
+    echo "E2E-GUEST responder killed, spinning" > /dev/console
+    while :; do :; done
+  fi
   echo "E2E-GUEST responder killed" > /dev/console
   while true; do usleep 100000; done
 fi
