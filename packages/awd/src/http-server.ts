@@ -9,10 +9,49 @@ export interface HttpDeps {
   readonly healthy: () => boolean;
 }
 
+/**
+ * Bounds of the endpoint, so a connection flood cannot take the descriptors the watchdog's own sockets
+ * and monitor connections need: connections at once and per remote address (excess closed at accept),
+ * header/request/keep-alive timeouts, and an idle timeout for connections that never send. awd keeps no
+ * dependency on daemon-kit (it must stay the simplest process on the box), so these few lines are its own.
+ */
+export interface HttpLimits {
+  readonly maxConnections: number;
+  readonly maxConnectionsPerAddress: number;
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+}
+
+export const DEFAULT_HTTP_LIMITS: HttpLimits = Object.freeze({
+  maxConnections: 64, maxConnectionsPerAddress: 16, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, idleTimeoutMs: 30_000,
+});
+
 /** Starts listening; resolves with the server (its address has the real port when 0 was asked). */
-export async function startHttpServer(deps: HttpDeps, host: string, port: number): Promise<http.Server> {
+export async function startHttpServer(deps: HttpDeps, host: string, port: number, limits: HttpLimits = DEFAULT_HTTP_LIMITS): Promise<http.Server> {
   const server = http.createServer((req, res) => {
     void handle(deps, req, res);
+  });
+  server.maxConnections = limits.maxConnections;
+  server.headersTimeout = limits.headersTimeoutMs;
+  server.requestTimeout = limits.requestTimeoutMs;
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  const perAddress = new Map<string, number>();
+  server.on('connection', (socket) => {
+    const address = socket.remoteAddress ?? '';
+    const open = (perAddress.get(address) ?? 0) + 1;
+    if (open > limits.maxConnectionsPerAddress) {
+      socket.destroy();
+      return;
+    }
+    perAddress.set(address, open);
+    socket.setTimeout(limits.idleTimeoutMs, () => socket.destroy());
+    socket.once('close', () => {
+      const left = (perAddress.get(address) ?? 1) - 1;
+      if (left <= 0) perAddress.delete(address);
+      else perAddress.set(address, left);
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1,4 +1,6 @@
 /** The --http endpoint's edges and the sd_notify switch (the happy paths run in qemu-hmp.test.ts). */
+import { connect, type Socket } from 'node:net';
+import { once } from 'node:events';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { httpPort, startHttpServer, stopHttpServer } from '../src/http-server.js';
 import { createMetrics } from '../src/metrics.js';
@@ -24,6 +26,30 @@ describe('http server', () => {
     expect((await fetch(`${base}/status`, { method: 'POST' })).status).toBe(405);
     closing = true;
     expect((await fetch(`${base}/healthz`)).status).toBe(503);
+  });
+});
+
+describe('http server limits', () => {
+  it('closes connections past the per-address bound at accept and idle ones after the idle timeout; still answers', async () => {
+    const metrics = createMetrics();
+    const limits = { maxConnections: 64, maxConnectionsPerAddress: 4, headersTimeoutMs: 1_000, requestTimeoutMs: 2_000, keepAliveTimeoutMs: 500, idleTimeoutMs: 300 };
+    const server = await startHttpServer({ registry: metrics.registry, status: () => ({}), healthy: () => true }, '127.0.0.1', 0, limits);
+    onTestFinished(() => stopHttpServer(server));
+    const port = httpPort(server);
+    const sockets: Socket[] = [];
+    const closed: boolean[] = [];
+    for (let i = 0; i < 8; i++) {
+      const s = connect(port, '127.0.0.1');
+      s.on('error', () => undefined);
+      closed.push(false);
+      s.on('close', () => { closed[i] = true; });
+      await once(s, 'connect');
+      sockets.push(s);
+    }
+    // The four past the bound are closed at once; the first four are idle and closed by the idle timeout.
+    await Promise.all(sockets.map((s) => (s.destroyed ? undefined : once(s, 'close'))));
+    expect(closed.every(Boolean)).toBe(true);
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
   });
 });
 
