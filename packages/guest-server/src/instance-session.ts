@@ -150,12 +150,18 @@ export class InstanceSession {
 
   #dispatch(event: InstanceEvent): void {
     if (this.#closed) return;
-    this.#queue.push(event);
-    if (this.#dispatching) return;   // effects may raise events: run them after the current one
+    if (this.#dispatching) {
+      this.#queue.push(event);   // effects may raise events: run them after the current one
+      return;
+    }
     this.#dispatching = true;
     const before = this.#state;
+    const queue = this.#queue;
+    // The common case (nothing queued) takes the event directly: a push and shift per event reallocated
+    // the queue's backing store on every heartbeat (issue 17).
+    if (queue.length > 0) queue.push(event);
     try {
-      for (let e = this.#queue.shift(); e !== undefined; e = this.#queue.shift()) {
+      for (let e: InstanceEvent | undefined = queue.length > 0 ? queue.shift() : event; e !== undefined; e = queue.length > 0 ? queue.shift() : undefined) {
         const [next, effects] = stepInstance(this.#deps.policy(), this.#state, e);
         const prevName = hbStateName(this.#state);
         this.#state = next;
