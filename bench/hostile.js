@@ -10,23 +10,10 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFakeAgent } from './lib/fake-agent.js';
-import { CPUS, HAS_TASKSET, SERVER_BIN, SHIPPED_NODE_ARGS, cpuMs, freePort, histogramQuantile, log, rssMb, scrape, sleep, spawnNode, stopChild, uuidOf, waitHealthy, waitUntil } from './lib/util.js';
+import { CPUS, HAS_TASKSET, SERVER_BIN, SHIPPED_NODE_ARGS, cpuMs, freePort, histogramQuantile, log, rssMb, scrape, sleep, spawnNode, stopChild, childRequest as request, uuidOf, waitHealthy, waitUntil } from './lib/util.js';
 
 const GOOD_CHILD = fileURLToPath(new URL('./guests-child.js', import.meta.url));
 const HOSTILE_CHILD = fileURLToPath(new URL('./hostile-child.js', import.meta.url));
-
-function request(child, cmd, extra = {}) {
-  return new Promise((resolve) => {
-    const onMessage = (msg) => {
-      if (msg.type === 'ready' || msg.type === cmd) {
-        child.off('message', onMessage);
-        resolve(msg);
-      }
-    };
-    child.on('message', onMessage);
-    child.send({ cmd, ...extra });
-  });
-}
 
 async function stopIpcChild(child) {
   child.send({ cmd: 'stop' });

@@ -9,23 +9,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFakeAgent } from './lib/fake-agent.js';
 import {
-  CPUS, SERVER_BIN, SHIPPED_NODE_ARGS, cpuMs, summarize, freePort, histogramQuantile, log, rssMb, scrape, sleep, spawnNode, stopChild, waitHealthy, waitUntil,
+  CPUS, SERVER_BIN, SHIPPED_NODE_ARGS, cpuMs, summarize, freePort, histogramQuantile, log, rssMb, scrape, sleep, spawnNode, stopChild, childRequest as request, waitHealthy, waitUntil,
 } from './lib/util.js';
 
 const GUESTS_CHILD = fileURLToPath(new URL('./guests-child.js', import.meta.url));
-
-function request(child, cmd, extra = {}) {
-  return new Promise((resolve) => {
-    const onMessage = (msg) => {
-      if (msg.type === 'ready' || msg.type === cmd) {
-        child.off('message', onMessage);
-        resolve(msg);
-      }
-    };
-    child.on('message', onMessage);
-    child.send({ cmd, ...extra });
-  });
-}
 
 const GUESTS_PER_PROCESS = 5000;
 

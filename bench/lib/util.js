@@ -58,6 +58,20 @@ export function spawnNode(args, { cpu, ipc = false, env } = {}) {
   return child;
 }
 
+/** Sends `{ cmd, ...extra }` to an IPC child and resolves with its reply of type `cmd` (or 'ready'). */
+export function childRequest(child, cmd, extra = {}) {
+  return new Promise((resolve) => {
+    const onMessage = (msg) => {
+      if (msg.type === 'ready' || msg.type === cmd) {
+        child.off('message', onMessage);
+        resolve(msg);
+      }
+    };
+    child.on('message', onMessage);
+    child.send({ cmd, ...extra });
+  });
+}
+
 export async function stopChild(child) {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((done) => child.once('exit', done));

@@ -22,41 +22,19 @@ import { faultSeed, failedAlarms, repairActionOf, seededRandom, startAgentWithSt
 import { metricsOf } from './helpers/stack.js';
 import { waitFor } from '../helpers/wait.js';
 import { FakeServer } from '../../packages/guest-agent/test/helpers/fake-server.js';
+import { sleep, startFleet } from './helpers/fleet.js';
 
 const SEED = faultSeed();
 const TRIALS = Number(process.env['GUESTHB_FAULT_TRIALS'] ?? '2');
 const random = seededRandom(SEED);
 console.log(`agent-alarms fault trials: seed ${SEED} (GUESTHB_FAULT_SEED=${SEED} replays), ${TRIALS} trials per case`);
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A stack with the journaled agent, the server and `n` provisioned guests heartbeating every 300 ms. */
-async function fleet(n: number, base: number, vote?: 'reject'): Promise<{ stack: Stack; uuids: string[]; guests: SimulatedGuest[] }> {
-  const stack = await Stack.create({ auditSecs: 1 });
-  await startAgentWithState(stack);
-  await stack.startServer();
-  const uuids = Array.from({ length: n }, (_, i) => uuidOf(base + i));
-  await stack.provision(uuids);
-  const guests: SimulatedGuest[] = [];
-  for (const uuid of uuids) {
-    const guest = new SimulatedGuest({
-      dir: stack.channelDir, uuid, config: { heartbeatIntervalMs: 300, correctiveAction: 'reboot', voteSecs: 4 },
-      ...(vote === undefined ? {} : { faults: { vote } }),
-    });
-    onTestFinished(() => guest.close());
-    await guest.start();
-    guests.push(guest);
-  }
-  for (const uuid of uuids) await stack.vim.waitFor((r) => isVimEvent(r, 'service', uuid), 20_000);
-  return { stack, uuids, guests };
-}
-
 const agentMetric = async (stack: Stack, name: string): Promise<number> => (await metricsOf(`${stack.agentUrl}/metrics`)).get(name) ?? 0;
 
 describe('guest-agent faults (issue 12)', () => {
   it('kill -9 of the agent after it accepted a loss, the VIM down: the alarm reaches the VIM after the restart, once, with the guest\'s action', async () => {
     for (let trial = 0; trial < TRIALS; trial++) {
-      const { stack, uuids, guests } = await fleet(2, 0x500 + 16 * trial);
+      const { stack, uuids, guests } = await startFleet(2, 0x500 + 16 * trial, { serverState: false, voteSecs: 4 });
       const [victim] = guests;
       const victimUuid = uuids[0] ?? '';
       await stack.vim.down();
@@ -83,7 +61,7 @@ describe('guest-agent faults (issue 12)', () => {
   }, 60_000 * Math.max(1, TRIALS));
 
   it('a VIM outage longer than every timer of the agent: the loss reaches the VIM once, within 2 s of its return', async () => {
-    const { stack, uuids, guests } = await fleet(3, 0x600);
+    const { stack, uuids, guests } = await startFleet(3, 0x600, { serverState: false, voteSecs: 4 });
     await stack.vim.down();
     const outageMs = 6_000 + Math.floor(random() * 2_000);
     const lossAfterMs = Math.floor(random() * 2_000);
@@ -104,7 +82,7 @@ describe('guest-agent faults (issue 12)', () => {
 
   it('a vote in flight across a kill -9 of the agent: the guest\'s answer reaches the VIM', async () => {
     for (let trial = 0; trial < TRIALS; trial++) {
-      const { stack, uuids, guests } = await fleet(1, 0x700 + 16 * trial, 'reject');
+      const { stack, uuids, guests } = await startFleet(1, 0x700 + 16 * trial, { serverState: false, voteSecs: 4, vote: 'reject' });
       const uuid = uuids[0] ?? '';
       const reply = await vimCall(stack.ports.vim, 'POST', `/v1/instances/${uuid}/vote`, { uuid, hostname: HOSTNAME, action: 'stop' });
       expect(reply.status).toBe(200);
@@ -122,7 +100,7 @@ describe('guest-agent faults (issue 12)', () => {
   }, 60_000 * Math.max(1, TRIALS));
 
   it('delete/quit race: deleted instances whose guests quit at once never come back', async () => {
-    const { stack, uuids, guests } = await fleet(6, 0x800);
+    const { stack, uuids, guests } = await startFleet(6, 0x800, { serverState: false, voteSecs: 4 });
     stack.vim.hostInstances.set(HOST_UUID, []); // the VIM forgets them as it deletes them
     await Promise.all(uuids.map(async (uuid, i) => {
       const deleted = await vimCall(stack.ports.vim, 'DELETE', `/v1/instances/${uuid}`);

@@ -7,45 +7,17 @@
  * default `log` of a server that forgot the init), at most once more across the crash, and no healthy
  * guest is alarmed.
  */
-import { describe, expect, it, onTestFinished } from 'vitest';
-import { SimulatedGuest } from '@guesthb/guest-client';
-import { Stack, isFailedAlarm, isVimEvent, uuidOf } from './helpers/stack.js';
+import { describe, expect, it } from 'vitest';
+import type { SimulatedGuest } from '@guesthb/guest-client';
+import { isFailedAlarm, type Stack } from './helpers/stack.js';
 import { faultSeed, failedAlarms, repairActionOf, seededRandom, startAgentWithState } from './helpers/agent-faults.js';
 import { startServerWithState } from './helpers/server-faults.js';
+import { sleep, startFleet, vimRecord } from './helpers/fleet.js';
 
 const SEED = faultSeed();
 const TRIALS = Number(process.env['GUESTHB_FAULT_TRIALS'] ?? '2');
 const random = seededRandom(SEED ^ 0x5eed);
 console.log(`server-kill fault trials: seed ${SEED} (GUESTHB_FAULT_SEED=${SEED} replays), ${TRIALS} trials per case`);
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** The VIM record matching `predicate`; on a timeout the daemons' last log lines join the error. */
-async function vimRecord(stack: Stack, predicate: Parameters<Stack['vim']['waitFor']>[0], timeoutMs: number): Promise<Awaited<ReturnType<Stack['vim']['waitFor']>>> {
-  try {
-    return await stack.vim.waitFor(predicate, timeoutMs);
-  } catch (err) {
-    throw new Error(`${(err as Error).message}\n${stack.report()}`, { cause: err });
-  }
-}
-
-/** Both daemons with state, `n` provisioned guests heartbeating every 300 ms with corrective action reboot. */
-async function fleet(n: number, base: number): Promise<{ stack: Stack; uuids: string[]; guests: SimulatedGuest[] }> {
-  const stack = await Stack.create({ auditSecs: 1 });
-  await startAgentWithState(stack);
-  await startServerWithState(stack);
-  const uuids = Array.from({ length: n }, (_, i) => uuidOf(base + i));
-  await stack.provision(uuids);
-  const guests: SimulatedGuest[] = [];
-  for (const uuid of uuids) {
-    const guest = new SimulatedGuest({ dir: stack.channelDir, uuid, config: { heartbeatIntervalMs: 300, correctiveAction: 'reboot' } });
-    onTestFinished(() => guest.close());
-    await guest.start();
-    guests.push(guest);
-  }
-  for (const uuid of uuids) await stack.vim.waitFor((r) => isVimEvent(r, 'service', uuid), 20_000);
-  return { stack, uuids, guests };
-}
 
 async function teardown(stack: Stack, guests: readonly SimulatedGuest[]): Promise<void> {
   await stack.server?.stop();
@@ -66,7 +38,7 @@ async function expectAlarm(stack: Stack, victim: string, healthy: readonly strin
 describe('guest-server kill -9 around a loss (issue 12)', () => {
   it('the agent up: the alarm reaches the VIM with the guest\'s action whatever the moment of the kill', async () => {
     for (let trial = 0; trial < TRIALS; trial++) {
-      const { stack, uuids, guests } = await fleet(2, 0x900 + 16 * trial);
+      const { stack, uuids, guests } = await startFleet(2, 0x900 + 16 * trial);
       const killAfterMs = Math.floor(random() * 2_500);
       const what = `trial ${trial}, kill ${killAfterMs} ms after the hang (seed ${SEED})`;
       guests[0]?.stopAnswering();
@@ -80,7 +52,7 @@ describe('guest-server kill -9 around a loss (issue 12)', () => {
 
   it('the agent down: the loss survives the server\'s kill -9 and reaches the VIM once the agent is back', async () => {
     for (let trial = 0; trial < TRIALS; trial++) {
-      const { stack, uuids, guests } = await fleet(2, 0xa00 + 16 * trial);
+      const { stack, uuids, guests } = await startFleet(2, 0xa00 + 16 * trial);
       const killAfterMs = Math.floor(random() * 2_500);
       const agentBackAfterMs = Math.floor(random() * 1_500);
       const what = `trial ${trial}, kill ${killAfterMs} ms after the hang, agent back ${agentBackAfterMs} ms after the restart (seed ${SEED})`;

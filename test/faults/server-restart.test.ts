@@ -4,52 +4,21 @@
  * in flight across a kill -9 of guest-server ends with a result at the VIM. Real processes, seeded
  * (GUESTHB_FAULT_SEED replays, GUESTHB_FAULT_TRIALS runs more), bounded in time.
  */
-import { describe, expect, it, onTestFinished } from 'vitest';
-import { SimulatedGuest } from '@guesthb/guest-client';
-import { HOSTNAME, Stack, isFailedAlarm, isVimEvent, uuidOf, uuidOfRecord } from './helpers/stack.js';
-import { faultSeed, failedAlarms, repairActionOf, seededRandom, startAgentWithState, vimCall } from './helpers/agent-faults.js';
+import { describe, expect, it } from 'vitest';
+import { HOSTNAME, isFailedAlarm, isVimEvent, uuidOfRecord } from './helpers/stack.js';
+import { faultSeed, failedAlarms, repairActionOf, seededRandom, vimCall } from './helpers/agent-faults.js';
 import { startServerWithState } from './helpers/server-faults.js';
+import { sleep, startFleet, vimRecord } from './helpers/fleet.js';
 
 const SEED = faultSeed();
 const TRIALS = Number(process.env['GUESTHB_FAULT_TRIALS'] ?? '2');
 const random = seededRandom(SEED ^ 0x7e57);
 console.log(`server-restart fault trials: seed ${SEED} (GUESTHB_FAULT_SEED=${SEED} replays), ${TRIALS} trials per case`);
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** The VIM record matching `predicate`; on a timeout the daemons' last log lines join the error. */
-async function vimRecord(stack: Stack, predicate: Parameters<Stack['vim']['waitFor']>[0], timeoutMs: number): Promise<Awaited<ReturnType<Stack['vim']['waitFor']>>> {
-  try {
-    return await stack.vim.waitFor(predicate, timeoutMs);
-  } catch (err) {
-    throw new Error(`${(err as Error).message}\n${stack.report()}`, { cause: err });
-  }
-}
-
-async function fleet(n: number, base: number, vote?: 'timeout'): Promise<{ stack: Stack; uuids: string[]; guests: SimulatedGuest[] }> {
-  const stack = await Stack.create({ auditSecs: 1 });
-  await startAgentWithState(stack);
-  await startServerWithState(stack);
-  const uuids = Array.from({ length: n }, (_, i) => uuidOf(base + i));
-  await stack.provision(uuids);
-  const guests: SimulatedGuest[] = [];
-  for (const uuid of uuids) {
-    const guest = new SimulatedGuest({
-      dir: stack.channelDir, uuid, config: { heartbeatIntervalMs: 300, correctiveAction: 'reboot', voteSecs: 6 },
-      ...(vote === undefined ? {} : { faults: { vote } }),
-    });
-    onTestFinished(() => guest.close());
-    await guest.start();
-    guests.push(guest);
-  }
-  for (const uuid of uuids) await stack.vim.waitFor((r) => isVimEvent(r, 'service', uuid), 20_000);
-  return { stack, uuids, guests };
-}
-
 describe('guest-server restarts (issue 12)', () => {
   it('a guest hung while guest-server is down is lost after the restart with its own action; the others are not', async () => {
     for (let trial = 0; trial < TRIALS; trial++) {
-      const { stack, uuids, guests } = await fleet(3, 0xb00 + 16 * trial);
+      const { stack, uuids, guests } = await startFleet(3, 0xb00 + 16 * trial, { voteSecs: 6 });
       const graceful = random() < 0.5;
       const downMs = Math.floor(random() * 2_000);
       const what = `trial ${trial}, ${graceful ? 'SIGTERM' : 'kill -9'}, down ${downMs} ms (seed ${SEED})`;
@@ -75,7 +44,7 @@ describe('guest-server restarts (issue 12)', () => {
 
   it('a vote in flight across a kill -9 of guest-server ends with a result at the VIM', async () => {
     for (let trial = 0; trial < TRIALS; trial++) {
-      const { stack, uuids, guests } = await fleet(1, 0xc00 + 16 * trial, 'timeout');
+      const { stack, uuids, guests } = await startFleet(1, 0xc00 + 16 * trial, { voteSecs: 6, vote: 'timeout' });
       const uuid = uuids[0] ?? '';
       const reply = await vimCall(stack.ports.vim, 'POST', `/v1/instances/${uuid}/vote`, { uuid, hostname: HOSTNAME, action: 'stop' });
       expect(reply.status).toBe(200);
