@@ -1,6 +1,7 @@
 // The simulated guests of the scale benchmark, in their own process (issue 8 item 4a). Driven over IPC:
 // {cmd:'start', dir, first, count, intervalMs} → 'ready'; 'status' → counts; 'measure' starts recording
 // challenge intervals; 'report' → {jitter summary, intervals}; 'stop' closes everything.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startGuests, closeGuests } from './lib/raw-guests.js';
 import { summarize, uuidOf } from './lib/util.js';
 
@@ -9,6 +10,9 @@ let measuring = false;
 let intervalMs = 1000;
 const last = new Map();
 const jitter = [];
+// This process's own event-loop stalls while measuring: a jitter tail that is the load generator's, not the
+// server's, shows here (the report carries the longest stall in ms).
+const loopDelay = monitorEventLoopDelay({ resolution: 5 });
 
 process.on('message', async (msg) => {
   if (msg.cmd === 'start') {
@@ -31,12 +35,15 @@ process.on('message', async (msg) => {
   } else if (msg.cmd === 'measure') {
     last.clear();
     jitter.length = 0;
+    loopDelay.reset();
+    loopDelay.enable();
     measuring = true;
     process.send({ type: 'measure' });
   } else if (msg.cmd === 'report') {
     measuring = false;
+    loopDelay.disable();
     // With `samples` (several guest processes in one run) the raw figures go along, so the p99 is over all guests.
-    process.send({ type: 'report', jitter: { ...summarize(jitter), ...(msg.samples ? { samples: jitter } : {}) }, reconnects: guests.reduce((n, g) => n + g.connections - 1, 0) });
+    process.send({ type: 'report', jitter: { ...summarize(jitter), ...(msg.samples ? { samples: jitter } : {}) }, reconnects: guests.reduce((n, g) => n + g.connections - 1, 0), loopStallMaxMs: loopDelay.max / 1e6 });
   } else if (msg.cmd === 'stop') {
     await closeGuests(guests);
     process.exit(0);

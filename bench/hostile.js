@@ -89,6 +89,9 @@ export async function runHostile({ quick, good = 20, hostile = 500, intervalMs =
       logMbPerMin: ((log1 - log0) / (1024 * 1024)) * (60_000 / (w1 - w0)),
       drops,
       goodReconnects: report.reconnects,
+      guestLoopStallMaxMs: report.loopStallMaxMs,
+      // prom-client resets the event-loop histogram at each scrape: this is the window's longest server stall (100 ms resolution).
+      serverLoopStallMaxMs: (after.get('nodejs_eventloop_lag_max_seconds') ?? NaN) * 1000,
     };
   } finally {
     if (server !== undefined) await stopChild(server);

@@ -190,7 +190,7 @@ if (only.includes('hostile')) {
   results.hostile = r;
   table('f) fairness: 20 good guests @400 ms beside 500 hostile ones (garbage, byte-at-a-time, re-init loops, wrong echoes)', [
     ['window s', (x) => String(x.seconds)], ['load avg', (x) => f(x.loadAvg, 1)], ['jitter p50', (x) => f(x.jitterP50Ms, 2)], ['jitter p99', (x) => f(x.jitterP99Ms, 2)], ['jitter max', (x) => f(x.jitterMaxMs, 2)],
-    ['late p99', (x) => f(x.latenessP99Ms, 2)], ['false losses', (x) => String(x.falseLosses)], ['CPU %', (x) => f(x.cpuPct)], ['guests CPU %', (x) => f(x.guestsCpuPct)], ['RSS MB', (x) => f(x.rssMb, 0)], ['log MB/min', (x) => f(x.logMbPerMin, 3)],
+    ['late p99', (x) => f(x.latenessP99Ms, 2)], ['server stall max', (x) => f(x.serverLoopStallMaxMs, 1)], ['guests stall max', (x) => f(x.guestLoopStallMaxMs, 1)], ['false losses', (x) => String(x.falseLosses)], ['CPU %', (x) => f(x.cpuPct)], ['guests CPU %', (x) => f(x.guestsCpuPct)], ['RSS MB', (x) => f(x.rssMb, 0)], ['log MB/min', (x) => f(x.logMbPerMin, 3)],
     ['budget drops', (x) => Object.entries(x.drops).map(([k, v]) => `${k}=${v}`).join(' ') || '0'],
   ], [r]);
   console.log('(server at its shipped log level, info; log = bytes it wrote to stdout over the window, per minute)');
