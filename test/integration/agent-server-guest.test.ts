@@ -5,14 +5,10 @@
  * unhealthy guest raises the unhealthy alarm; a guest that stops answering raises the failed alarm with
  * its corrective action.
  */
-import { mkdtemp, mkdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { SimulatedGuest } from '@guesthb/guest-client';
-import { FakeVim, type VimRecord } from '../../packages/guest-agent/test/helpers/fake-vim.js';
-import { freePort } from '../helpers/daemon.js';
-import { startAgentProcess, startServerProcess, vimCall, type ExitCodeDaemon as Daemon } from './helpers/processes.js';
+import type { VimRecord } from '../../packages/guest-agent/test/helpers/fake-vim.js';
+import { startProvisionedChain, vimCall } from './helpers/processes.js';
 
 const HOST_UUID = '11111111-1111-1111-1111-111111111111';
 const UUID = '4a7c0f3e-8d2b-4c61-9e5a-0b1c2d3e4f50';
@@ -25,34 +21,8 @@ const isEvent = (type: string) => (r: VimRecord): boolean => r.method === 'PATCH
 
 describe('guest-agent ↔ guest-server ↔ guest, real processes', () => {
   it('carries a rejected vote, an unhealthy report and a heartbeat loss to the VIM', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'gi-'));
-    onTestFinished(() => rm(dir, { recursive: true, force: true }));
-    const channelDir = join(dir, 'ch');
-    await mkdir(channelDir);
-
-    const vim = new FakeVim();
-    await vim.start();
-    onTestFinished(() => vim.close());
-
-    const ports = { rx: await freePort(), vim: await freePort(), server: await freePort() };
-    const daemons: Daemon[] = [];
-    onTestFinished(async () => {
-      for (const d of daemons.reverse()) await d.stop();
-    });
-    const agent = await startAgentProcess(dir, { rx: ports.rx, vim: ports.vim }, vim.url);
-    daemons.push(agent);
-    const server = await startServerProcess(dir, ports.server, channelDir, `http://127.0.0.1:${ports.rx}`, HOSTNAME);
-    daemons.push(server);
-    const report = (): string => `--- agent ---\n${agent.output.slice(-4000)}\n--- server ---\n${server.output.slice(-4000)}`;
-    await agent.waitHealthy();
-    await server.waitHealthy();
-
     // The VIM provisions the host and the instance, as its host and instance FSMs do (vim §1.4).
-    expect((await vimCall(ports.vim, 'POST', `/v1/hosts/${HOST_UUID}`, { uuid: HOST_UUID, hostname: HOSTNAME })).status).toBe(200);
-    expect((await vimCall(ports.vim, 'PUT', `/v1/hosts/${HOST_UUID}/enable`, { uuid: HOST_UUID, hostname: HOSTNAME })).status).toBe(200);
-    expect((await vimCall(ports.vim, 'POST', `/v1/instances/${UUID}`, { uuid: UUID, hostname: HOSTNAME, services: ['heartbeat'] })).status).toBe(200);
-    const set = await vimCall(ports.vim, 'PATCH', `/v1/instances/${UUID}`, { uuid: UUID, hostname: HOSTNAME, services: [{ service: 'heartbeat', state: 'enabled' }] });
-    expect(set.status).toBe(200);
+    const { channelDir, vim, ports, agent, report } = await startProvisionedChain('gi-', { hostUuid: HOST_UUID, uuid: UUID, hostname: HOSTNAME });
 
     const guest = new SimulatedGuest({
       dir: channelDir, uuid: UUID,

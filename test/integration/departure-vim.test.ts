@@ -8,14 +8,12 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { once } from 'node:events';
-import { chmod, mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { FakeVim, type VimRecord } from '../../packages/guest-agent/test/helpers/fake-vim.js';
-import { freePort } from '../helpers/daemon.js';
-import { startAgentProcess, startServerProcess, vimCall, type ExitCodeDaemon as Daemon } from './helpers/processes.js';
+import type { VimRecord } from '../../packages/guest-agent/test/helpers/fake-vim.js';
+import { startProvisionedChain, vimCall } from './helpers/processes.js';
 
 const GUEST_CLIENT_BIN = fileURLToPath(new URL('../../packages/guest-client/dist/bin.js', import.meta.url));
 const HOST_UUID = '22222222-2222-2222-2222-222222222222';
@@ -37,29 +35,7 @@ async function until(predicate: () => Promise<boolean> | boolean, timeoutMs: num
 
 describe('pause and unpause from the VIM to a frozen guest', () => {
   it('keeps the service enabled through the pause and delivers the unpause notify to the guest', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'gd-'));
-    onTestFinished(() => rm(dir, { recursive: true, force: true }));
-    const channelDir = join(dir, 'ch');
-    await mkdir(channelDir);
-    const vim = new FakeVim();
-    await vim.start();
-    onTestFinished(() => vim.close());
-    const ports = { rx: await freePort(), vim: await freePort(), server: await freePort() };
-    const daemons: Daemon[] = [];
-    onTestFinished(async () => {
-      for (const d of daemons.reverse()) await d.stop();
-    });
-    const agent = await startAgentProcess(dir, { rx: ports.rx, vim: ports.vim }, vim.url);
-    daemons.push(agent);
-    const server = await startServerProcess(dir, ports.server, channelDir, `http://127.0.0.1:${ports.rx}`, HOSTNAME);
-    daemons.push(server);
-    const report = (): string => `--- agent ---\n${agent.output.slice(-4000)}\n--- server ---\n${server.output.slice(-4000)}`;
-    await agent.waitHealthy();
-    await server.waitHealthy();
-    expect((await vimCall(ports.vim, 'POST', `/v1/hosts/${HOST_UUID}`, { uuid: HOST_UUID, hostname: HOSTNAME })).status).toBe(200);
-    expect((await vimCall(ports.vim, 'PUT', `/v1/hosts/${HOST_UUID}/enable`, { uuid: HOST_UUID, hostname: HOSTNAME })).status).toBe(200);
-    expect((await vimCall(ports.vim, 'POST', `/v1/instances/${UUID}`, { uuid: UUID, hostname: HOSTNAME, services: ['heartbeat'] })).status).toBe(200);
-    expect((await vimCall(ports.vim, 'PATCH', `/v1/instances/${UUID}`, { uuid: UUID, hostname: HOSTNAME, services: [{ service: 'heartbeat', state: 'enabled' }] })).status).toBe(200);
+    const { dir, channelDir, vim, ports, report } = await startProvisionedChain('gd-', { hostUuid: HOST_UUID, uuid: UUID, hostname: HOSTNAME });
 
     // The guest: a real guest-client process whose event script records every notification it runs.
     const notified = join(dir, 'notified.txt');
