@@ -139,7 +139,7 @@ export class VimOutbox {
     return this.#outbox.stats();
   }
 
-  /** One batch: lanes in parallel (a few at once), each lane's events in order, a lane stops at its first failure. */
+  /** One batch: lanes in parallel (a few at once), each lane's events in order, a lane stops at its first failure and no lane starts after one. */
   async #send(entries: readonly QueuedEntry<VimEvent>[]): Promise<SettleResult> {
     const lanes = new Map<string, QueuedEntry<VimEvent>[]>();
     for (const entry of entries) {
@@ -158,6 +158,10 @@ export class VimOutbox {
           this.#deps.observer.sent(entry.payload.kind, outcome);
           if (outcome === 'retry') {
             failures++;
+            // Start no further lane of this batch: lanes are ordered by priority, so a listener that comes
+            // back mid-batch would otherwise take the service events of the later lanes before the alarm
+            // whose lane just failed (the next batch puts it first again).
+            queue.length = 0;
             break;
           }
           (outcome === 'rejected' ? rejected : acked).push(entry.id);
