@@ -209,12 +209,14 @@ export class OutboxQueue<T> {
       } else if (rejectedIds.has(rec.id) || rec.cancelled) {
         this.#remove(rec);
         rejected.push(rec);
-      } else if (rec.coalesceKey !== undefined && this.#coalesce.get(rec.coalesceKey) !== rec) {
+      } else if (rec.coalesceKey !== undefined && this.#newerHolder(rec) !== undefined) {
         // A newer fact with the same key arrived while this one was in flight: it replaces it now.
         this.#remove(rec);
         superseded.push(rec);
         if (lane !== undefined) failedLanes.add(lane);
       } else {
+        // The newer fact may have gone meanwhile (evicted at the bound): this one holds its key again.
+        if (rec.coalesceKey !== undefined) this.#coalesce.set(rec.coalesceKey, rec);
         failed.push(rec.id);
         if (lane !== undefined) failedLanes.add(lane);
       }
@@ -274,6 +276,12 @@ export class OutboxQueue<T> {
       removed.push(rec);
     }
     return removed;
+  }
+
+  /** The waiting entry that took over `rec`'s coalescing key while `rec` was in flight, if any is left. */
+  #newerHolder(rec: Rec<T>): Rec<T> | undefined {
+    const holder = rec.coalesceKey === undefined ? undefined : this.#coalesce.get(rec.coalesceKey);
+    return holder === rec ? undefined : holder;
   }
 
   #victim(): Rec<T> | undefined {

@@ -62,12 +62,28 @@ describe('OutboxQueue properties', () => {
               const [batch] = batches.splice(o.which % batches.length, 1);
               if (batch === undefined) break;
               const chosen = batch.filter((_, i) => (o.mask >> i) % 2 === 1).map((e) => e.id);
+              // A receiver handles a lane's entries in order and stops at its first failure, so what it
+              // acknowledges is a prefix of each lane (the agent and the VIM client both do).
+              const failedLanes = new Set<string>();
+              const ackedPrefix = batch.filter((e, i) => {
+                if (failedLanes.has(e.lane)) return false;
+                if ((o.mask >> i) % 2 === 1) return true;
+                failedLanes.add(e.lane);
+                return false;
+              }).map((e) => e.id);
               const answer = o.mode === 'fail' ? undefined
                 : o.mode === 'ack-all' ? { acked: batch.map((e) => e.id) }
-                  : o.mode === 'ack-some' ? { acked: chosen } : { acked: [], rejected: chosen };
+                  : o.mode === 'ack-some' ? { acked: ackedPrefix } : { acked: [], rejected: chosen };
               const out = q.settle(batch, answer, now, (attempt) => attempt * 7);
               for (const e of out.acked) deliveredOrder.set(e.lane, [...(deliveredOrder.get(e.lane) ?? []), e.seq]);
               for (const e of [...out.acked, ...out.rejected]) mustArrive.delete(e.id);
+              // A failed entry a newer one with its key replaced while it was in flight goes (the rule);
+              // the newer fact must be there to carry it.
+              for (const e of out.superseded) {
+                const newer = q.entries().find((w) => w.coalesceKey === e.coalesceKey);
+                expect(newer, `superseded ${e.id} has no successor`).toBeDefined();
+                if (mustArrive.delete(e.id) && newer !== undefined && !isEvictable(newer.priority)) expect(mustArrive.has(newer.id)).toBe(true);
+              }
               break;
             }
             case 'remove-lane':

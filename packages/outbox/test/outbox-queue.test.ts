@@ -85,6 +85,24 @@ describe('OutboxQueue', () => {
       expect(q.consecutiveFailures).toBe(1);
     });
 
+    it('an entry in flight whose newer successor was evicted meanwhile stays queued and holds its key again', () => {
+      // Found by the property test (seed 1885590624 family): the failed one was removed as "superseded" by
+      // a successor that no longer existed, so neither fact reached the receiver.
+      const q = new OutboxQueue<string>(2);
+      q.push(item('i', 'service', { id: 'run', coalesceKey: 'svc:i' }), 0);
+      const batch = q.selectBatch(0, 10);
+      q.push(item('i', 'service', { id: 'stop', coalesceKey: 'svc:i' }), 0);
+      const alarm = q.push(item('j', 'alarm', { id: 'loss' }), 0);
+      expect(alarm.result === 'queued' && alarm.evicted?.id).toBe('stop');
+      const out = q.settle(batch, undefined, 0, () => 0);
+      expect(out.superseded).toEqual([]);
+      expect(out.failed).toEqual(['run']);
+      expect(ids(q.entries())).toEqual(['run', 'loss']);
+      // It is the key's holder again: a newer fact replaces it as usual.
+      const next = q.push(item('i', 'service', { id: 'stop2', coalesceKey: 'svc:i' }), 0);
+      expect(next.result === 'queued' && next.replaced?.id).toBe('run');
+    });
+
     it('keeps one entry per key however many arrive', () => {
       const q = new OutboxQueue<string>(100);
       for (let i = 0; i < 1000; i++) q.push(item(`i${i % 10}`, 'service', { coalesceKey: `svc:${i % 10}` }), 0);
