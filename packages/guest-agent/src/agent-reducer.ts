@@ -8,7 +8,7 @@
  */
 import { guestResponseOf, type VimEvent } from './vim-events.js';
 import type { AgentEffect, AgentInput, AgentState, AgentStep, DurableRecord, Told } from './agent-state.js';
-import { DEFAULT_INVENTORY_LIMITS } from './agent-state.js';
+import { DEFAULT_INVENTORY_LIMITS, EPISODES_REMEMBERED, episodeTold } from './agent-state.js';
 import { Inventory, type ServerCommand } from './inventory.js';
 import { reconcileServer, sameService } from './reconcile.js';
 import { planServerEvent } from './server-events.js';
@@ -157,8 +157,13 @@ export function tell(inv: Inventory, event: VimEvent, fx: AgentEffect[]): void {
     case 'alarm-failed':
     case 'alarm-unhealthy': {
       const slot = event.kind === 'alarm-failed' ? 'failed' : 'unhealthy';
-      if (event.episode !== undefined && told[slot]?.episode === event.episode) return;
-      const alarm = { kind: event.kind, hostname: event.hostname, repairAction: event.repairAction, episode: event.episode ?? '', pending: true };
+      const previous = told[slot];
+      if (event.episode !== undefined && episodeTold(previous, event.episode)) return;
+      const earlier = previous === undefined ? [] : [previous.episode, ...(previous.earlier ?? [])].slice(0, EPISODES_REMEMBERED - 1);
+      const alarm = {
+        kind: event.kind, hostname: event.hostname, repairAction: event.repairAction, episode: event.episode ?? '', pending: true,
+        ...(earlier.length > 0 ? { earlier } : {}),
+      };
       inv.setTold(event.uuid, { ...told, [slot]: alarm });
       break;
     }

@@ -74,6 +74,19 @@ export interface ToldAlarm {
   /** Identifies the fault episode: the server's event id (or its audit's conditionEventId). */
   readonly episode: string;
   readonly pending: boolean;
+  /**
+   * Episodes of this kind told before this one, newest first (at most EPISODES_REMEMBERED − 1): an audit
+   * reply that still carries an older episode after a newer one was told does not tell it again.
+   */
+  readonly earlier?: readonly string[] | undefined;
+}
+
+/** How many fault episodes per instance and alarm kind the agent remembers having told. */
+export const EPISODES_REMEMBERED = 16;
+
+/** The VIM was already told this episode of this alarm kind. */
+export function episodeTold(alarm: ToldAlarm | undefined, episode: string): boolean {
+  return alarm !== undefined && (alarm.episode === episode || (alarm.earlier?.includes(episode) ?? false));
 }
 
 /** What the VIM was last told about an instance (issue 12 item 5): the level-triggered audit compares with it. */

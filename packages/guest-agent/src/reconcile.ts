@@ -5,7 +5,7 @@
  * gets its alarm now (whatever event path lost it). Updates the inventory draft and returns what to send.
  */
 import type { InstanceInfo, InstanceQueryReply } from '@guesthb/protocol';
-import type { Told } from './agent-state.js';
+import { episodeTold, type Told } from './agent-state.js';
 import { guestInfoPatch, onOff, type Inventory, type ServerCommand } from './inventory.js';
 import { episodeOf, serviceEventOf } from './server-events.js';
 import type { VimEvent } from './vim-events.js';
@@ -82,7 +82,7 @@ function conditionAlarms(inventory: Inventory, info: InstanceInfo): VimEvent[] {
   const previous = kind === 'alarm-failed' ? told?.failed : told?.unhealthy;
   const id = c.conditionEventId ?? (c.conditionSinceMs === undefined ? undefined : `since:${c.conditionSinceMs}`);
   const episode = id === undefined ? undefined : episodeOf(info.hostname, id);
-  if (episode === undefined || previous?.episode === episode || (c.conditionEventId === undefined && previous !== undefined)) return [];
+  if (episode === undefined || episodeTold(previous, episode) || (c.conditionEventId === undefined && previous !== undefined)) return [];
   const repairAction = c.lossAction ?? info['repair-action'];
   if (repairAction === 'none' || repairAction === 'unknown') return [];
   return [{ kind, uuid: info.uuid, hostname: info.hostname, repairAction, episode }];

@@ -106,6 +106,21 @@ describe('agent reducer: alarms', () => {
     const ill = server.event('ill-health', { instance: info(U, { heartbeating: 'enabled', 'repair-action': 'stop' }), logMsg: 'sick' });
     expect(vimEvents(run(base(), [events(ill)]).fx)).toEqual([{ kind: 'alarm-unhealthy', uuid: U, hostname: 'compute-0', repairAction: 'stop', episode: `compute-0/${ill.id}` }]);
   });
+
+  it('an audit that still carries an older unhealthy episode after a newer one was told does not tell the old one again', () => {
+    // Found by the reducer fuzz (seed 1625033673): only the latest episode was remembered, so the audit's
+    // older episode looked new and the VIM got the same unhealthy alarm twice.
+    const old = audit([info(U, { heartbeating: 'enabled', condition: 'unhealthy', conditionEventId: 'ill-1', lossAction: 'stop' })], 1_000);
+    const first = run(base(), [old], 1_000);
+    expect(vimEvents(first.fx).filter((e) => e.kind === 'alarm-unhealthy')).toMatchObject([{ episode: 'compute-0/ill-1' }]);
+    const ill = server.event('ill-health', { instance: info(U, { heartbeating: 'enabled', 'repair-action': 'stop' }), logMsg: 'sick' });
+    const second = run(first.state, [events(ill)], 1_001);
+    expect(vimEvents(second.fx)).toMatchObject([{ kind: 'alarm-unhealthy', episode: `compute-0/${ill.id}` }]);
+    expect(vimEvents(run(second.state, [audit([info(U, { heartbeating: 'enabled', condition: 'unhealthy', conditionEventId: 'ill-1', lossAction: 'stop' })], 1_002)], 1_002).fx)
+      .filter((e) => e.kind === 'alarm-unhealthy')).toEqual([]);
+    // The remembered episodes are journaled with the alarm, so a restart keeps them.
+    expect(persisted(second.fx)).toContainEqual([`a:${U}:u`, expect.objectContaining({ alarm: expect.objectContaining({ earlier: ['compute-0/ill-1'] }) })]);
+  });
 });
 
 describe('agent reducer: service events (issue point 8)', () => {
