@@ -12,7 +12,9 @@ const last = new Map();
 const jitter = [];
 // This process's own event-loop stalls while measuring: a jitter tail that is the load generator's, not the
 // server's, shows here (the report carries the longest stall in ms).
-const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+// The histogram records the whole interval between its timer's runs: a stall is what exceeds the resolution.
+const LOOP_RESOLUTION_MS = 5;
+const loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
 
 process.on('message', async (msg) => {
   if (msg.cmd === 'start') {
@@ -43,7 +45,7 @@ process.on('message', async (msg) => {
     measuring = false;
     loopDelay.disable();
     // With `samples` (several guest processes in one run) the raw figures go along, so the p99 is over all guests.
-    process.send({ type: 'report', jitter: { ...summarize(jitter), ...(msg.samples ? { samples: jitter } : {}) }, reconnects: guests.reduce((n, g) => n + g.connections - 1, 0), loopStallMaxMs: loopDelay.max / 1e6 });
+    process.send({ type: 'report', jitter: { ...summarize(jitter), ...(msg.samples ? { samples: jitter } : {}) }, reconnects: guests.reduce((n, g) => n + g.connections - 1, 0), loopStallMaxMs: Math.max(0, loopDelay.max / 1e6 - LOOP_RESOLUTION_MS) });
   } else if (msg.cmd === 'stop') {
     await closeGuests(guests);
     process.exit(0);

@@ -185,16 +185,25 @@ if (only.includes('awd') || only.includes('awd-isolation')) {
 
 if (only.includes('hostile')) {
   stage = 'hostile';
-  console.error('hostile: 20 good guests beside 500 hostile ones …');
-  const r = await runHostile({ quick });
-  results.hostile = r;
+  // Three windows (one with --quick), each with fresh processes; the targets hold for the worst window.
+  const windows = quick ? 1 : 3;
+  const rows = [];
+  for (let i = 0; i < windows; i++) {
+    console.error(`hostile: 20 good guests beside 500 hostile ones, window ${i + 1}/${windows} …`);
+    rows.push(await runHostile({ quick }));
+  }
+  const worst = (key) => Math.max(...rows.map((x) => x[key]));
+  const r = { ...rows[0], jitterP99Ms: worst('jitterP99Ms'), falseLosses: rows.reduce((n, x) => n + x.falseLosses, 0), logMbPerMin: worst('logMbPerMin') };
+  results.hostile = rows;
   table('f) fairness: 20 good guests @400 ms beside 500 hostile ones (garbage, byte-at-a-time, re-init loops, wrong echoes)', [
     ['window s', (x) => String(x.seconds)], ['load avg', (x) => f(x.loadAvg, 1)], ['jitter p50', (x) => f(x.jitterP50Ms, 2)], ['jitter p99', (x) => f(x.jitterP99Ms, 2)], ['jitter max', (x) => f(x.jitterMaxMs, 2)],
     ['late p99', (x) => f(x.latenessP99Ms, 2)], ['server stall max', (x) => f(x.serverLoopStallMaxMs, 1)], ['guests stall max', (x) => f(x.guestLoopStallMaxMs, 1)], ['false losses', (x) => String(x.falseLosses)], ['CPU %', (x) => f(x.cpuPct)], ['guests CPU %', (x) => f(x.guestsCpuPct)], ['RSS MB', (x) => f(x.rssMb, 0)], ['log MB/min', (x) => f(x.logMbPerMin, 3)],
     ['budget drops', (x) => Object.entries(x.drops).map(([k, v]) => `${k}=${v}`).join(' ') || '0'],
-  ], [r]);
-  console.log('(server at its shipped log level, info; log = bytes it wrote to stdout over the window, per minute)');
-  target('hostile: good-guest jitter p99 ≤ 10 ms', `${f(r.jitterP99Ms, 2)} ms`, r.jitterP99Ms <= 10);
+  ], rows);
+  console.log(`(server and good guests at nice ${r.serverNice}, the shipped unit's priority, hostile guests at nice 10; server at its shipped log level, info;`);
+  console.log(' log = bytes it wrote to stdout over the window, per minute; a stall is the longest event-loop delay beyond the monitor\'s sampling interval)');
+  const p99s = rows.map((x) => x.jitterP99Ms).sort((a, b) => a - b);
+  target('hostile: good-guest jitter p99 ≤ 10 ms (worst window)', `${p99s.map((x) => f(x, 2)).join(' / ')} ms (min … max)`, r.jitterP99Ms <= 10);
   target('hostile: 0 false losses', String(r.falseLosses), r.falseLosses === 0);
   target('hostile: server log ≤ 1 MB per minute', `${f(r.logMbPerMin, 3)} MB/min`, r.logMbPerMin <= 1);
 }

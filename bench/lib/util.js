@@ -13,7 +13,25 @@ export const SERVER_BIN = join(REPO, 'packages/guest-server/dist/bin.js');
  * installed wrapper also uses. Young-generation scavenges (6–9 ms: the guests' live per-instance state is
  * copied) set the p99 jitter; --max-semi-space-size=64 makes them ~4× rarer (bench/README.md "Performance").
  */
-export const SHIPPED_NODE_ARGS = readFileSync(SERVER_BIN, 'utf8').split('\n')[0].replace(/^#!\/usr\/bin\/env -S node\s*/, '').split(/\s+/).filter((a) => a.startsWith('--'));
+/**
+ * The server's scheduling priority as shipped (systemd/guestServer.service `Nice=`), applied by the benches
+ * that measure timing when this process may raise priority (root or CAP_SYS_NICE); 0 otherwise, and the
+ * bench prints which one it used. BENCH_SERVER_NICE overrides it (e.g. 0 to measure without).
+ */
+export const SHIPPED_NICE = (() => {
+  if (process.env.BENCH_SERVER_NICE !== undefined) return Number(process.env.BENCH_SERVER_NICE);
+  const unit = readFileSync(new URL('../../systemd/guestServer.service', import.meta.url), 'utf8');
+  const nice = Number(/^Nice=(-?\d+)\s*$/m.exec(unit)?.[1] ?? 0);
+  if (nice >= 0) return nice;
+  const probe = spawnSync('nice', ['-n', String(nice), 'true']);
+  return probe.status === 0 && !/cannot set niceness/i.test(String(probe.stderr)) ? nice : 0;
+})();
+
+// BENCH_SERVER_NODE_ARGS adds node flags to the server under test (e.g. --trace-gc to place a stall).
+export const SHIPPED_NODE_ARGS = [
+  ...readFileSync(SERVER_BIN, 'utf8').split('\n')[0].replace(/^#!\/usr\/bin\/env -S node\s*/, '').split(/\s+/).filter((a) => a.startsWith('--')),
+  ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter((a) => a.startsWith('--')),
+];
 export const AGENT_BIN = join(REPO, 'packages/guest-agent/dist/bin.js');
 
 export const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
@@ -47,8 +65,8 @@ export async function freePort() {
 }
 
 /** Starts `node args…`, pinned to `cpu` when taskset exists; output kept for error messages. */
-export function spawnNode(args, { cpu, ipc = false, env } = {}) {
-  const node = [process.execPath, ...args];
+export function spawnNode(args, { cpu, ipc = false, env, nice } = {}) {
+  const node = nice === undefined || nice === 0 ? [process.execPath, ...args] : ['nice', '-n', String(nice), process.execPath, ...args];
   const argv = HAS_TASKSET && cpu !== undefined ? ['taskset', '-c', String(cpu), ...node] : node;
   const child = spawn(argv[0], argv.slice(1), { stdio: ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   child.output = '';

@@ -68,6 +68,9 @@ describe('systemd units', () => {
     const server = iniSection(await readRepoFile('systemd/guestServer.service'), 'Service');
     expect(valueOf(server, 'ReadWritePaths')).toBe('-/var/lib/libvirt/qemu');
     expect(valueOf(server, 'CapabilityBoundingSet')).toBe('CAP_DAC_OVERRIDE');
+    // Heartbeat timing before ordinary work (README "Scheduling priority"); the benches read the same key.
+    expect(valueOf(server, 'Nice')).toBe('-10');
+    expect(await readRepoFile('scripts/init.d/guestServer')).toMatch(/NICE=\$\{NICE:--10\}[\s\S]*setsid nice -n "\$NICE"/);
     const agent = iniSection(await readRepoFile('systemd/guestAgent.service'), 'Service');
     expect(valueOf(agent, 'ReadWritePaths')).toBeUndefined();
     expect(valueOf(agent, 'CapabilityBoundingSet')).toBe('');
