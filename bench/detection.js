@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { closeGuests, startGuests } from './lib/raw-guests.js';
-import { AGENT_BIN, CPUS, SERVER_BIN, SHIPPED_NODE_ARGS, freePort, log, sleep, spawnNode, stopChild, summarize, uuidOf, waitHealthy, waitUntil } from './lib/util.js';
+import { AGENT_BIN, CPUS, SERVER_BIN, SHIPPED_NICE, SHIPPED_NODE_ARGS, freePort, log, sleep, spawnNode, stopChild, summarize, uuidOf, waitHealthy, waitUntil } from './lib/util.js';
 import { eachLimited, vimPool } from './lib/vim-client.js';
 import { eventOf, startVimListener } from './lib/vim-listener.js';
 
@@ -26,7 +26,7 @@ export async function runDetection({ trials = 200, intervalMs = 400, windowMs = 
   writeFileSync(join(dir, 'server.ini'), `[client]\nbind_address = 127.0.0.1\nhbs_failure_threshold = ${THRESHOLD}\nhbs_pulse_period = ${Math.min(400, intervalMs)}\nadvertise_url = http://127.0.0.1:${ports.server}\n`);
   const cpuOther = CPUS > 1 ? 1 : undefined;
   const agent = spawnNode([AGENT_BIN, '--config', join(dir, 'agent.ini'), '--port', String(ports.rx), '--vim-cmd-port', String(ports.vim), '--vim-event-url', vim.url, '--log-level', 'warn'], { cpu: cpuOther });
-  const server = spawnNode([...SHIPPED_NODE_ARGS, SERVER_BIN, '--config', join(dir, 'server.ini'), '--state-dir', join(dir, 'state'), '--channel-dir', channelDir, '--agent-url', `http://127.0.0.1:${ports.rx}`, '--port', String(ports.server), '--hostname', HOSTNAME, '--log-level', 'warn'], { cpu: 0 });
+  const server = spawnNode([...SHIPPED_NODE_ARGS, SERVER_BIN, '--config', join(dir, 'server.ini'), '--state-dir', join(dir, 'state'), '--channel-dir', channelDir, '--agent-url', `http://127.0.0.1:${ports.rx}`, '--port', String(ports.server), '--hostname', HOSTNAME, '--log-level', 'warn'], { cpu: 0, nice: SHIPPED_NICE });
   const client = vimPool(ports.vim, 8);
   const uuids = Array.from({ length: trials }, (_, i) => uuidOf(0x10000 + i));
   const stoppedAt = new Map();

@@ -10,7 +10,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFakeAgent } from './lib/fake-agent.js';
-import { CPUS, HAS_TASKSET, SERVER_BIN, SHIPPED_NICE, SHIPPED_NODE_ARGS, cpuMs, freePort, histogramQuantile, log, rssMb, scrape, sleep, spawnNode, stopChild, childRequest as request, uuidOf, waitHealthy, waitUntil } from './lib/util.js';
+import { CPUS, EXTRA_SERVER_NODE_ARGS, HAS_TASKSET, SERVER_BIN, SHIPPED_NICE, SHIPPED_NODE_ARGS, cpuMs, freePort, histogramQuantile, log, rssMb, scrape, sleep, spawnNode, stopChild, childRequest as request, uuidOf, waitHealthy, waitUntil } from './lib/util.js';
 
 const GOOD_CHILD = fileURLToPath(new URL('./guests-child.js', import.meta.url));
 const HOSTILE_CHILD = fileURLToPath(new URL('./hostile-child.js', import.meta.url));
@@ -50,7 +50,7 @@ export async function runHostile({ quick, good = 20, hostile = 500, intervalMs =
   let server;
   try {
     await request(goodChild, 'start', { dir, first: 0, count: good, intervalMs });
-    server = spawnNode([...SHIPPED_NODE_ARGS, SERVER_BIN, '--config', join(dir, 'server.ini'), '--state-dir', join(dir, 'state'), '--channel-dir', dir, '--agent-url', agent.url, '--port', String(port), '--hostname', 'bench', '--log-level', 'info'], { cpu: 0, nice: SHIPPED_NICE });
+    server = spawnNode([...SHIPPED_NODE_ARGS, ...EXTRA_SERVER_NODE_ARGS, SERVER_BIN, '--config', join(dir, 'server.ini'), '--state-dir', join(dir, 'state'), '--channel-dir', dir, '--agent-url', agent.url, '--port', String(port), '--hostname', 'bench', '--log-level', 'info'], { cpu: 0, nice: SHIPPED_NICE });
     let logBytes = 0;
     server.stdout.on('data', (chunk) => { logBytes += chunk.length; });
     // BENCH_SERVER_OUTPUT=<file>: the server's whole stdout, e.g. with BENCH_SERVER_NODE_ARGS=--trace-gc.

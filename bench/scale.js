@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFakeAgent } from './lib/fake-agent.js';
 import {
-  CPUS, SERVER_BIN, SHIPPED_NODE_ARGS, cpuMs, summarize, freePort, histogramQuantile, log, rssMb, scrape, sleep, spawnNode, stopChild, childRequest as request, waitHealthy, waitUntil,
+  CPUS, EXTRA_SERVER_NODE_ARGS, SERVER_BIN, SHIPPED_NICE, SHIPPED_NODE_ARGS, cpuMs, summarize, freePort, histogramQuantile, log, rssMb, scrape, sleep, spawnNode, stopChild, childRequest as request, waitHealthy, waitUntil,
 } from './lib/util.js';
 
 const GUESTS_CHILD = fileURLToPath(new URL('./guests-child.js', import.meta.url));
@@ -32,7 +32,9 @@ export async function runScalePoint({ guests, intervalMs, seconds, warmupMs = 3_
   // A guest takes two descriptors (listening socket and connection): ≤ 5000 guests per process keeps each
   // under a 20 000 descriptor limit (10 000 guests run in two processes, both on the load CPU).
   const parts = Math.max(1, Math.ceil(guests / GUESTS_PER_PROCESS));
-  const children = Array.from({ length: parts }, () => spawnNode([GUESTS_CHILD], { cpu: CPUS > 1 ? 1 : undefined, ipc: true }));
+  // The guests measure the jitter: they run at the server's shipped priority so that a busy machine's
+  // scheduling of the load generator does not count against the server (README, row f).
+  const children = Array.from({ length: parts }, () => spawnNode([GUESTS_CHILD], { cpu: CPUS > 1 ? 1 : undefined, ipc: true, nice: SHIPPED_NICE }));
   const all = async (cmd, extra) => Promise.all(children.map((c) => request(c, cmd, extra)));
   let server;
   try {
@@ -40,8 +42,8 @@ export async function runScalePoint({ guests, intervalMs, seconds, warmupMs = 3_
       const first = Math.floor((k * guests) / parts);
       return request(c, 'start', { dir, first, count: Math.floor(((k + 1) * guests) / parts) - first, intervalMs });
     }));
-    const nodeFlags = [...nodeArgs, ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)];
-    server = spawnNode([...nodeFlags, SERVER_BIN, '--config', join(dir, 'server.ini'), '--state-dir', join(dir, 'state'), '--channel-dir', dir, '--agent-url', agent.url, '--port', String(port), '--hostname', 'bench', '--log-level', 'warn'], { cpu: 0 });
+    const nodeFlags = [...nodeArgs, ...EXTRA_SERVER_NODE_ARGS];
+    server = spawnNode([...nodeFlags, SERVER_BIN, '--config', join(dir, 'server.ini'), '--state-dir', join(dir, 'state'), '--channel-dir', dir, '--agent-url', agent.url, '--port', String(port), '--hostname', 'bench', '--log-level', 'warn'], { cpu: 0, nice: SHIPPED_NICE });
     const base = `http://127.0.0.1:${port}`;
     await waitHealthy(`${base}/healthz`, server);
     const t0 = performance.now();
@@ -65,7 +67,7 @@ export async function runScalePoint({ guests, intervalMs, seconds, warmupMs = 3_
     const after = await scrape(`${base}/metrics`);
     const serverLosses = (after.get('guest_server_losses_total') ?? 0) - (before.get('guest_server_losses_total') ?? 0);
     return {
-      guests, intervalMs, seconds, nodeArgs: nodeArgs.join(' '), startupMs: Math.round(startupMs),
+      guests, intervalMs, seconds, nodeArgs: nodeArgs.join(' '), nice: SHIPPED_NICE, startupMs: Math.round(startupMs),
       jitterP50Ms: report.jitter.p50, jitterP99Ms: report.jitter.p99, jitterMaxMs: report.jitter.max, intervals: report.jitter.n,
       rttP50Ms: histogramQuantile(before, after, 'guest_server_challenge_response_seconds', 0.5) * 1000,
       rttP99Ms: histogramQuantile(before, after, 'guest_server_challenge_response_seconds', 0.99) * 1000,

@@ -27,11 +27,9 @@ export const SHIPPED_NICE = (() => {
   return probe.status === 0 && !/cannot set niceness/i.test(String(probe.stderr)) ? nice : 0;
 })();
 
-// BENCH_SERVER_NODE_ARGS adds node flags to the server under test (e.g. --trace-gc to place a stall).
-export const SHIPPED_NODE_ARGS = [
-  ...readFileSync(SERVER_BIN, 'utf8').split('\n')[0].replace(/^#!\/usr\/bin\/env -S node\s*/, '').split(/\s+/).filter((a) => a.startsWith('--')),
-  ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter((a) => a.startsWith('--')),
-];
+export const SHIPPED_NODE_ARGS = readFileSync(SERVER_BIN, 'utf8').split('\n')[0].replace(/^#!\/usr\/bin\/env -S node\s*/, '').split(/\s+/).filter((a) => a.startsWith('--'));
+/** Node flags added to the server under test from BENCH_SERVER_NODE_ARGS (e.g. --trace-gc, --cpu-prof to place a stall). */
+export const EXTRA_SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter((a) => a.startsWith('--'));
 export const AGENT_BIN = join(REPO, 'packages/guest-agent/dist/bin.js');
 
 export const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
