@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import { LOSS_CLASSES, type Clock, type Corroboration, type LossClass, type TimerHandle } from '@guesthb/protocol';
 import { ForensicsRing } from './forensics-ring.js';
+import type { InstanceLogger } from './instance-log.js';
 import { classifyLoss, type VmmSample } from './loss-classifier.js';
 import type { VmmProbe } from './vmm-probe.js';
 
@@ -53,12 +54,43 @@ export interface InstanceTracker {
   logMsg(text: string): void;
 }
 
-interface InstanceRecord {
-  path: string | undefined;
-  pid: number | undefined;
-  readonly ring: ForensicsRing;
+/** What every instance record shares: the clock, and the counter of held losses the guest answered. */
+interface RecordShared {
+  readonly clock: Clock;
+  readonly avoided: Counter;
+}
+
+/**
+ * One instance's corroboration record, and the tracker its session feeds: methods of the record, not three
+ * closures and their context per instance (issue 17 item 4).
+ */
+class InstanceRecord implements InstanceTracker {
+  path: string | undefined = undefined;
+  pid: number | undefined = undefined;
+  readonly ring = new ForensicsRing();
   /** A loss held at this time (monotonic ms), until answered or reported. */
-  heldAt: number | undefined;
+  heldAt: number | undefined = undefined;
+  readonly #shared: RecordShared;
+
+  constructor(shared: RecordShared) {
+    this.#shared = shared;
+  }
+
+  answered(rttMs: number): void {
+    this.ring.answered(this.#shared.clock.now(), rttMs);
+    if (this.heldAt !== undefined) {
+      this.heldAt = undefined;
+      this.#shared.avoided.inc();
+    }
+  }
+
+  missed(intervalMs: number): void {
+    this.ring.missed(this.#shared.clock.now() - intervalMs);
+  }
+
+  logMsg(text: string): void {
+    if (text.length > 0) this.ring.logMsg(text);
+  }
 }
 
 interface VmmRecord {
@@ -79,6 +111,7 @@ export class Corroborator {
   readonly #classes: Counter<'report' | 'class'>;
   readonly #deferrals: Counter;
   readonly #avoided: Counter;
+  readonly #shared: RecordShared;
   #timer: TimerHandle | undefined;
   #locateTimer: TimerHandle | undefined;
   #locating = false;
@@ -94,6 +127,7 @@ export class Corroborator {
     for (const report of ['loss', 'ill-health']) for (const c of LOSS_CLASSES) this.#classes.inc({ report, class: c }, 0);
     this.#deferrals = new Counter({ name: 'guest_server_loss_deferrals_total', help: 'Losses held because the host starved the guest (defer-starved)', registers });
     this.#avoided = new Counter({ name: 'guest_server_loss_deferrals_avoided_total', help: 'Held losses dropped because the guest answered within the hold', registers });
+    this.#shared = { clock: deps.clock, avoided: this.#avoided };
   }
 
   get active(): boolean {
@@ -157,28 +191,14 @@ export class Corroborator {
    * takes it once. After forget(uuid) it feeds a record nobody reads, until the session is closed.
    */
   tracker(uuid: string): InstanceTracker {
-    const rec = this.#record(uuid);
-    const clock = this.#deps.clock;
-    return {
-      answered: (rttMs) => {
-        rec.ring.answered(clock.now(), rttMs);
-        if (rec.heldAt !== undefined) {
-          rec.heldAt = undefined;
-          this.#avoided.inc();
-        }
-      },
-      missed: (intervalMs) => rec.ring.missed(clock.now() - intervalMs),
-      logMsg: (text) => {
-        if (text.length > 0) rec.ring.logMsg(text);
-      },
-    };
+    return this.#record(uuid);
   }
 
   /**
    * The policy's holdLoss: when a loss is due and the mode is defer-starved, classifies now; host-starved →
    * held (counted, logged as the loss it would have reported) until the returned time.
    */
-  holdLoss(uuid: string, at: number, log: Logger): number | undefined {
+  holdLoss(uuid: string, at: number, log: InstanceLogger): number | undefined {
     if (this.#deps.mode() !== 'defer-starved') return undefined;
     const windowMs = this.#windowMs(uuid);
     const c = this.#classify(uuid, windowMs);
@@ -227,7 +247,7 @@ export class Corroborator {
   #record(uuid: string): InstanceRecord {
     let rec = this.#instances.get(uuid);
     if (rec === undefined) {
-      rec = { path: undefined, pid: undefined, ring: new ForensicsRing(), heldAt: undefined };
+      rec = new InstanceRecord(this.#shared);
       this.#instances.set(uuid, rec);
     }
     return rec;

@@ -1,17 +1,18 @@
 /**
  * The forensics ring of one instance (issue 16 item 5): its last FORENSICS_ROUNDS challenge round trips and
- * misses, and the guest's last non-empty log_msg. Pure and fixed-size: two typed arrays per instance, no
- * allocation per heartbeat.
+ * misses, and the guest's last non-empty log_msg. Pure and fixed-size: no allocation per heartbeat.
  */
 import { FORENSICS_ROUNDS, type ForensicsRound } from '@guesthb/protocol';
 
 const MISS = -1;
 
 export class ForensicsRing {
-  /** When each round's challenge was sent (monotonic ms). */
-  readonly #sentAt = new Float64Array(FORENSICS_ROUNDS);
-  /** Its round-trip time in ms, or MISS. */
-  readonly #rtt = new Float64Array(FORENSICS_ROUNDS);
+  /**
+   * Round k at [2k] (when its challenge was sent, monotonic ms) and [2k + 1] (its round-trip time in ms, or
+   * MISS). One plain array of doubles, on the V8 heap (528 bytes): two Float64Arrays cost 880 bytes of heap
+   * and malloc'd backing stores per instance (issue 17 item 4, bench/memory.js).
+   */
+  readonly #slots: number[] = new Array<number>(2 * FORENSICS_ROUNDS).fill(0.5);   // doubles from the start: no reallocation at the first store
   #next = 0;
   #size = 0;
   #lastLogMsg: string | undefined;
@@ -45,15 +46,15 @@ export class ForensicsRing {
     const start = (this.#next - this.#size + FORENSICS_ROUNDS) % FORENSICS_ROUNDS;
     for (let k = 0; k < this.#size; k++) {
       const i = (start + k) % FORENSICS_ROUNDS;
-      const rtt = this.#rtt[i] as number;
-      out.push({ agoMs: Math.max(0, Math.round(now - (this.#sentAt[i] as number))), rttMs: rtt === MISS ? null : Math.round(rtt * 100) / 100 });
+      const rtt = this.#slots[2 * i + 1] as number;
+      out.push({ agoMs: Math.max(0, Math.round(now - (this.#slots[2 * i] as number))), rttMs: rtt === MISS ? null : Math.round(rtt * 100) / 100 });
     }
     return out;
   }
 
   #push(sentAt: number, rtt: number): void {
-    this.#sentAt[this.#next] = sentAt;
-    this.#rtt[this.#next] = rtt;
+    this.#slots[2 * this.#next] = sentAt;
+    this.#slots[2 * this.#next + 1] = rtt;
     this.#next = (this.#next + 1) % FORENSICS_ROUNDS;
     if (this.#size < FORENSICS_ROUNDS) this.#size++;
   }

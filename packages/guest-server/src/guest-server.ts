@@ -24,6 +24,7 @@ import type { HeartbeatPolicy } from './heartbeat-machine.js';
 import { sessionHooks } from './corroboration-hooks.js';
 import { Corroborator } from './corroborator.js';
 import { buildInstanceInfo } from './instance-info.js';
+import { InstanceLog } from './instance-log.js';
 import { InstanceSession } from './instance-session.js';
 import type { Report } from './instance-state.js';
 import { InstanceTable, TOMBSTONE_MS } from './instance-table.js';
@@ -312,7 +313,8 @@ export class GuestServer implements CommandPort {
 
   /** The table's session factory: a session reads the current policy and reports through the outbox. */
   #createSession(uuid: string): InstanceSession {
-    const log = this.#log.child({ component: 'instance', uuid });
+    // The instance's pino child is made at its first line (issue 17 item 4: most instances never write one).
+    const log = new InstanceLog(this.#log, { component: 'instance', uuid });
     // Corroboration (issue 16): holdLoss in the policy, the forensics ring fed by the metrics, VMM re-mapping.
     const hooks = sessionHooks({
       corroborator: this.#corroborator, uuid, log, policy: () => this.#policy, metrics: this.metrics, intervalMs: () => session.state.params.intervalMs,

@@ -2,15 +2,15 @@
  * The driver of one instance (STYLE.md R5): owns its channel socket, its decoder and its one timer,
  * feeds events to the pure reducer and performs the effects. All state for the instance lives here.
  */
-import type { Logger } from 'pino';
 import {
   GUEST_TO_HOST_TYPES, LineFramer, encodeChallenge, encodeMessage, parseMessage,
   type Clock, type EventType, type FramedLine, type ParseResult, type TimerHandle,
 } from '@guesthb/protocol';
-import type { ChannelConnector, ChannelSocket } from './channel-connector.js';
+import type { ChannelConnector, ChannelHandlers, ChannelSocket } from './channel-connector.js';
 import { DEFAULT_GUEST_BUDGET, GuestBudget, type BudgetDropKind, type GuestBudgetLimits } from './guest-budget.js';
 import { nextDeadline, stepInstance, type HeartbeatPolicy, type InstanceEvent } from './heartbeat-machine.js';
 import type { RestoredKnowledge } from './init-deadline.js';
+import type { InstanceLogger } from './instance-log.js';
 import { hbStateName, initialInstanceState, type CountName, type InstanceEffect, type InstanceState, type Report } from './instance-state.js';
 import { noticeTimeoutMs } from './vote-rules.js';
 
@@ -28,7 +28,8 @@ export interface SessionMetrics {
 export interface InstanceSessionDeps {
   readonly uuid: string;
   readonly clock: Clock;
-  readonly log: Logger;
+  /** A pino logger, or an InstanceLog that makes the instance's child logger on its first line (issue 17). */
+  readonly log: InstanceLogger;
   /** Read at every step so SIGHUP and PUT /v1/host take effect at once. */
   readonly policy: () => HeartbeatPolicy;
   readonly connect: ChannelConnector;
@@ -140,7 +141,7 @@ export class InstanceSession {
     this.#closeSocket();
     this.#disarm();
     this.#queue = [];
-    const suppressed = this.#budget.log.flush();
+    const suppressed = this.#budget.flushLog();
     if (suppressed > 0) this.#deps.log.warn({ suppressed }, 'log lines suppressed by the per-instance rate limit');
   }
 
@@ -224,36 +225,54 @@ export class InstanceSession {
       this.#queue.push({ type: 'channel-removed', at });
       return;
     }
-    const generation = ++this.#generation;
-    let opened = false;
-    this.#socket = this.#deps.connect(path, {
-      onConnect: () => {
-        if (generation !== this.#generation) return;
-        opened = true;
-        this.#dispatch({ type: 'connected', at: this.#deps.clock.now() });
-      },
-      onData: (chunk) => {
-        if (generation !== this.#generation) return;
-        this.#onChunk(chunk, generation);
-      },
-      onClose: (errorCode) => {
-        if (generation !== this.#generation) return;
-        this.#socket = undefined;
-        this.#generation++;
-        const now = this.#deps.clock.now();
-        if (errorCode === 'ENOENT') {
-          // ENOENT: the channel is gone (daemons §1.3).
-          this.#channelPath = undefined;
-          this.#dispatch({ type: 'channel-removed', at: now });
-          this.#deps.onGone(this);
-        } else if (!opened) {
-          this.#dispatch({ type: 'connect-failed', at: now, error: errorCode ?? 'closed' });
-        } else {
-          this.#dispatch({ type: 'disconnected', at: now, cause: errorCode ?? 'EOF' });
-        }
-      },
-    });
+    this.#socket = this.#deps.connect(path, new InstanceSession.#Link(this, ++this.#generation));
   }
+
+  /**
+   * One connection's handlers: one small object per connect, not three closures and their context (issue
+   * 17 item 4). Callbacks of an old connection (its generation passed) are ignored.
+   */
+  static readonly #Link = class Link implements ChannelHandlers {
+    readonly #session: InstanceSession;
+    readonly #gen: number;
+    #opened = false;
+
+    constructor(session: InstanceSession, generation: number) {
+      this.#session = session;
+      this.#gen = generation;
+    }
+
+    onConnect(): void {
+      const s = this.#session;
+      if (this.#gen !== s.#generation) return;
+      this.#opened = true;
+      s.#dispatch({ type: 'connected', at: s.#deps.clock.now() });
+    }
+
+    onData(chunk: Buffer): void {
+      const s = this.#session;
+      if (this.#gen !== s.#generation) return;
+      s.#onChunk(chunk, this.#gen);
+    }
+
+    onClose(errorCode: string | undefined): void {
+      const s = this.#session;
+      if (this.#gen !== s.#generation) return;
+      s.#socket = undefined;
+      s.#generation++;
+      const now = s.#deps.clock.now();
+      if (errorCode === 'ENOENT') {
+        // ENOENT: the channel is gone (daemons §1.3).
+        s.#channelPath = undefined;
+        s.#dispatch({ type: 'channel-removed', at: now });
+        s.#deps.onGone(s);
+      } else if (!this.#opened) {
+        s.#dispatch({ type: 'connect-failed', at: now, error: errorCode ?? 'closed' });
+      } else {
+        s.#dispatch({ type: 'disconnected', at: now, cause: errorCode ?? 'EOF' });
+      }
+    }
+  };
 
   /**
    * One read from the guest, within its budgets (issue 11 item 4): the read is charged to the byte and read
@@ -317,7 +336,7 @@ export class InstanceSession {
     const log = this.#deps.log;
     const now = this.#deps.clock.now();
     if (level === 'debug') {
-      const due = this.#budget.log.takeSummary(now);
+      const due = this.#budget.takeLogSummary(now);
       if (due > 0) log.warn({ suppressed: due }, 'log lines suppressed by the per-instance rate limit');
       log.debug(fields ?? {}, msg);
       return;
