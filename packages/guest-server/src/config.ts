@@ -10,6 +10,7 @@ import {
   ConfigError, GuestIniDebugSection, iniBool, GuestIniTimeoutsSection, LOG_LEVELS, configErrorFromZod, iniInt,
   iniSchemaError, iniString, iniUrl, logLevelFromDebug, parseIni, type IniDocument, type LogLevel,
 } from '@guesthb/daemon-kit';
+import { CHANNEL_IO_MODES, type ChannelIoMode } from './channel-io.js';
 import { CORROBORATE_MODES, type CorroborateMode } from './corroborator.js';
 import { DEFAULT_CHANNEL_DIR, HBS_FAILURE_THRESHOLD, HBS_PULSE_PERIOD_MS, SEARCH_AUDIT_SECS, SERVER_RX_PORT } from '@guesthb/protocol';
 
@@ -48,6 +49,8 @@ const ClientSection = z.strictObject({
   init_deadline_secs: iniInt(1, 86_400).optional(),
   corroborate: z.enum(CORROBORATE_MODES).optional(),
   corroborate_defer_ms: iniInt(1, 3_600_000).optional(),
+  /** How channels are read and written (issue 17): pipe-handle (default) or stream (README "Channel I/O"). */
+  channel_io: z.enum(CHANNEL_IO_MODES).optional(),
 });
 const IniSchema = z.strictObject({
   client: ClientSection.optional(),
@@ -95,6 +98,8 @@ export interface GuestServerConfig {
   readonly corroborate: CorroborateMode;
   /** How long defer-starved holds a loss; undefined = one more detection window. */
   readonly corroborateDeferMs: number | undefined;
+  /** Channel connector (issue 17): pipe-handle (default; stream when Node lacks the bindings) or stream. Restart-only. */
+  readonly channelIo: ChannelIoMode;
   readonly logLevel: LogLevel;
   readonly pidfile: string | undefined;
   readonly shutdownTimeoutMs: number;
@@ -195,6 +200,7 @@ export function buildConfig(input: ConfigInput): GuestServerConfig {
     }),
     corroborate: client.corroborate ?? 'report',
     corroborateDeferMs: client.corroborate_defer_ms,
+    channelIo: client.channel_io ?? 'pipe-handle',
     logLevel: cli.logLevel ?? logLevelFromDebug(result.data.debug) ?? 'info',
     pidfile: cli.pidfile,
     shutdownTimeoutMs: DEFAULT_SHUTDOWN_TIMEOUT_MS,

@@ -16,7 +16,8 @@ import { TokenRing } from '@guesthb/daemon-kit';
 import { createAgentClient } from './agent-client.js';
 import { buildApi, type CommandPort } from './api.js';
 import { ChannelDiscovery } from './channel-discovery.js';
-import { connectUnixChannel, type ChannelConnector } from './channel-connector.js';
+import type { ChannelConnector } from './channel-connector.js';
+import { selectChannelConnector } from './channel-io.js';
 import { watchChannelDir as realWatchChannelDir, type WatchChannelDir } from './channel-watcher.js';
 import type { GuestServerConfig } from './config.js';
 import { GuestServerError } from './errors.js';
@@ -66,7 +67,7 @@ export const AGENT_TIMEOUT_MS = 5_000;
 export const SHUTDOWN_DRAIN_MS = 2_000;
 
 /** Config keys a SIGHUP does not change: they are bound to sockets, the watcher or the outbox at start. */
-const RESTART_ONLY_KEYS = ['rxPort', 'bindAddress', 'hostname', 'agentUrl', 'advertiseUrl', 'channelDir', 'outboxMaxEvents', 'stateDir', 'corroborate'] as const;
+const RESTART_ONLY_KEYS = ['rxPort', 'bindAddress', 'hostname', 'agentUrl', 'advertiseUrl', 'channelDir', 'outboxMaxEvents', 'stateDir', 'corroborate', 'channelIo'] as const;
 
 export class GuestServer implements CommandPort {
   readonly metrics: ServerMetrics;
@@ -82,6 +83,8 @@ export class GuestServer implements CommandPort {
   readonly #corroborator: Corroborator;
   readonly #dispatcher: Dispatcher;
   readonly #ownsDispatcher: boolean;
+  /** deps.connect, or the one `[client] channel_io` selects (channel-io.ts). */
+  readonly #connect: ChannelConnector;
   #app: FastifyInstance | undefined;
   #policy: HeartbeatPolicy;
   #hostReporting = true;
@@ -101,6 +104,13 @@ export class GuestServer implements CommandPort {
     this.#config = deps.config;
     this.#log = deps.log;
     this.#tokens = new TokenRing(deps.config.tokenRotationWindowMs);
+    if (deps.connect !== undefined) {
+      this.#connect = deps.connect;
+    } else {
+      const io = selectChannelConnector(deps.config.channelIo);
+      if (io.used !== deps.config.channelIo) deps.log.warn({ channelIo: deps.config.channelIo, used: io.used }, 'channel I/O: this Node lacks the pipe handle bindings; using net.Socket streams');
+      this.#connect = io.connect;
+    }
     this.bootId = deps.bootId ?? `${Math.floor(deps.random() * 2 ** 48).toString(16)}-${Math.floor(deps.wallClockMs()).toString(16)}`;
     this.#store = deps.store ?? new MemoryStore();
     this.#knowledge = new KnowledgeKeeper({ store: this.#store, log: deps.log, wallClockMs: deps.wallClockMs });
@@ -324,7 +334,7 @@ export class GuestServer implements CommandPort {
       clock: this.#deps.clock,
       log,
       policy: hooks.policy,
-      connect: this.#deps.connect ?? connectUnixChannel,
+      connect: this.#connect,
       metrics: hooks.metrics,
       onReport: (s, report) => this.#onReport(s, report),
       onGone: (s) => this.#instances.forgetIfOrphan(s),
