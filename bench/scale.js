@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFakeAgent } from './lib/fake-agent.js';
 import {
-  CPUS, EXTRA_SERVER_NODE_ARGS, SERVER_BIN, SHIPPED_NICE, SHIPPED_NODE_ARGS, cpuMs, summarize, freePort, histogramQuantile, log, rssMb, scrape, sleep, spawnNode, stopChild, childRequest as request, waitHealthy, waitUntil,
+  CPUS, EXTRA_SERVER_NODE_ARGS, SERVER_BIN, SHIPPED_NICE, SHIPPED_NODE_ARGS, cpuMs, threadCpu, threadSplit, summarize, freePort, histogramQuantile, log, rssMb, scrape, sleep, spawnNode, stopChild, childRequest as request, waitHealthy, waitUntil,
 } from './lib/util.js';
 
 const GUESTS_CHILD = fileURLToPath(new URL('./guests-child.js', import.meta.url));
@@ -54,10 +54,12 @@ export async function runScalePoint({ guests, intervalMs, seconds, warmupMs = 3_
     const lossesBefore = agent.counts.get('loss') ?? 0;
     await all('measure');
     const cpu0 = cpuMs(server.pid);
+    const threads0 = threadCpu(server.pid);
     const guestCpu0 = children.reduce((n, c) => n + cpuMs(c.pid), 0);
     const w0 = performance.now();
     await sleep(seconds * 1000);
     const cpu1 = cpuMs(server.pid);
+    const threads1 = threadCpu(server.pid);
     const guestCpu1 = children.reduce((n, c) => n + cpuMs(c.pid), 0);
     const w1 = performance.now();
     const reports = await all('report', { samples: parts > 1 });
@@ -74,6 +76,8 @@ export async function runScalePoint({ guests, intervalMs, seconds, warmupMs = 3_
       latenessP99Ms: histogramQuantile(before, after, 'guest_server_challenge_lateness_seconds', 0.99) * 1000,
       cpuPct: ((cpu1 - cpu0) / (w1 - w0)) * 100,
       guestsCpuPct: ((guestCpu1 - guestCpu0) / (w1 - w0)) * 100,
+      // Where the server's CPU went (issue 17): its main thread (user, system, wake-ups/s) and the other threads.
+      ...threadSplit(server.pid, threads0, threads1, w1 - w0),
       rssMb: rss,
       falseLosses: Math.max(serverLosses, (agent.counts.get('loss') ?? 0) - lossesBefore),
       misses: (after.get('guest_server_misses_total') ?? 0) - (before.get('guest_server_misses_total') ?? 0),

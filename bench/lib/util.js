@@ -1,7 +1,7 @@
 // Shared helpers of the benchmarks: processes (pinned with taskset when it exists), /proc figures,
 // percentiles, free ports, bounded waits.
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -101,6 +101,43 @@ export async function stopChild(child) {
 export function cpuMs(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+}
+
+/**
+ * Per thread of a process (issue 17: which thread the CPU goes to): thread id → { name, userMs, sysMs, switches }
+ * from /proc/<pid>/task/*; `switches` = voluntary + involuntary context switches (the thread's wake-ups).
+ */
+export function threadCpu(pid) {
+  const out = new Map();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+      const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+      const switches = Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? 0) + Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      out.set(tid, { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), userMs: (Number(fields[11]) * 1000) / CLK_TCK, sysMs: (Number(fields[12]) * 1000) / CLK_TCK, switches });
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return out;
+}
+
+/** The main thread's user and system CPU % and wake-ups per second, and the other threads' CPU %, between two threadCpu samples. */
+export function threadSplit(pid, t0, t1, windowMs) {
+  const main0 = t0.get(String(pid));
+  const main1 = t1.get(String(pid));
+  let otherMs = 0;
+  for (const [tid, b] of t1) {
+    const a = t0.get(tid);
+    if (tid !== String(pid)) otherMs += b.userMs + b.sysMs - (a === undefined ? 0 : a.userMs + a.sysMs);
+  }
+  return {
+    mainUserPct: ((main1.userMs - main0.userMs) / windowMs) * 100,
+    mainSysPct: ((main1.sysMs - main0.sysMs) / windowMs) * 100,
+    mainSwitchesPerS: ((main1.switches - main0.switches) * 1000) / windowMs,
+    otherThreadsPct: (otherMs / windowMs) * 100,
+  };
 }
 
 /** VmRSS, MB. */
