@@ -1,7 +1,8 @@
 // `npm run bench` (issue 8 item 4): runs the four benchmarks, prints a table per benchmark and PASS/FAIL
 // per target, writes bench/results/bench-<time>.json (and latest.json). Not part of `npm test`.
 // Options: --quick (short windows, for a smoke run), --only=scale,perf,detection,agent,awd,hostile (and faults: issue 12,
-// about 8 minutes, run only when named: --only=faults; BENCH_FAULT_SEED=<seed> replays its trials).
+// about 8 minutes, run only when named: --only=faults; BENCH_FAULT_SEED=<seed> replays its trials; memory: issue 17
+// item 4, ~8 minutes, also only when named: --only=memory).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -14,6 +15,7 @@ import { runFaults } from './faults.js';
 import { runHostile } from './hostile.js';
 import { runScale } from './scale.js';
 import { runCorroboration } from './corroboration.js';
+import { printMemory, runMemory } from './memory.js';
 import { CPP_CPU_PCT_100, runPerf } from './perf.js';
 import { CPUS, HAS_TASKSET } from './lib/util.js';
 
@@ -86,6 +88,13 @@ if (only.includes('perf')) {
     target(`perf: ${n} guests @400 ms 0 false losses`, String(at(n).falseLosses), at(n).falseLosses === 0);
   }
   target('perf: ≤ 10 KiB RSS per guest above the base', `${f(r.kibPerGuest, 1)} KiB (base ${f(r.baseMb, 0)} MB)`, r.kibPerGuest <= 10);
+}
+
+if (only.includes('memory')) {
+  stage = 'memory';
+  const r = await runMemory({ quick });
+  results.memory = r;
+  printMemory(r, target);
 }
 
 if (only.includes('corroboration')) {
