@@ -9,6 +9,7 @@ import { Counter, type Registry } from 'prom-client';
 import { LOSS_CLASSES, type Clock, type Corroboration, type LossClass, type TimerHandle } from '@guesthb/protocol';
 import { ForensicsRing } from './forensics-ring.js';
 import type { InstanceLogger } from './instance-log.js';
+import type { InstanceState } from './instance-state.js';
 import { classifyLoss, type VmmSample } from './loss-classifier.js';
 import type { VmmProbe } from './vmm-probe.js';
 
@@ -160,6 +161,11 @@ export class Corroborator {
     rec.path = path;
     this.#toLocate.add(uuid);
     this.#scheduleLocate();
+  }
+
+  /** After a session's step: a channel that just connected may belong to a new QEMU process. */
+  stepped(uuid: string, state: InstanceState, before: InstanceState, channelPath: string | undefined): void {
+    if (state.link.kind === 'connected' && before.link.kind !== 'connected' && channelPath !== undefined) this.connected(uuid, channelPath);
   }
 
   /** The instance is forgotten or deleted. */

@@ -5,7 +5,7 @@
  * and counted; excess bytes and reads pause the channel (the kernel holds the rest) until the bucket
  * refills. Pure apart from the clock the session passes in.
  */
-import { LogRateLimiter, TokenBucket } from '@guesthb/daemon-kit';
+import { LogRateLimiter } from '@guesthb/daemon-kit';
 
 /** The limits; every field a rate per second or a burst. README "Limits" documents the defaults. */
 export interface GuestBudgetLimits {
@@ -52,21 +52,31 @@ const SMALL_READ_BYTES = 4096;
 /** Why something from a guest was dropped or deferred (the label of guest_server_guest_budget_drops_total). */
 export type BudgetDropKind = 'messages' | 'reinit' | 'bytes' | 'reads';
 
+/**
+ * The four buckets' state in one Float64Array: tokens at [k], the time of the last refill at [k + 1] (NaN
+ * before the first use), for k = MESSAGES, BYTES, READS, INITS. The same arithmetic as daemon-kit's
+ * TokenBucket; four TokenBucket objects and their boxed doubles cost ~380 bytes per guest, this ~150 (the
+ * array is 64 bytes, on the V8 heap) (issue 17 item 4).
+ */
+const MESSAGES = 0;
+const BYTES = 2;
+const READS = 4;
+const INITS = 6;
+
 export class GuestBudget {
   readonly #limits: GuestBudgetLimits;
+  readonly #s = new Float64Array(8);
   /** Made at the instance's first info or warn line (most never write one): ~150 bytes less per guest (issue 17). */
   #log: LogRateLimiter | undefined;
-  readonly #messages: TokenBucket;
-  readonly #bytes: TokenBucket;
-  readonly #reads: TokenBucket;
-  readonly #inits: TokenBucket;
 
   constructor(limits: GuestBudgetLimits = DEFAULT_GUEST_BUDGET) {
-    this.#messages = new TokenBucket(limits.messagesBurst, limits.messagesPerSec);
-    this.#bytes = new TokenBucket(limits.bytesBurst, limits.bytesPerSec);
-    this.#reads = new TokenBucket(limits.readsBurst, limits.readsPerSec);
-    this.#inits = new TokenBucket(limits.initsBurst, limits.initsPerMin / 60);
     this.#limits = limits;
+    const s = this.#s;
+    s[MESSAGES] = limits.messagesBurst;
+    s[BYTES] = limits.bytesBurst;
+    s[READS] = limits.readsBurst;
+    s[INITS] = limits.initsBurst;
+    s[MESSAGES + 1] = s[BYTES + 1] = s[READS + 1] = s[INITS + 1] = Number.NaN;
   }
 
   /** The per-instance log limit (info and warn lines). */
@@ -90,33 +100,73 @@ export class GuestBudget {
    * to stop reading (ms) and which budget ran out. The read itself is processed either way.
    */
   chargeRead(now: number, bytes: number): { readonly pauseMs: number; readonly kind?: BudgetDropKind } {
-    const bytesOk = this.#bytes.charge(now, bytes);
+    const l = this.#limits;
+    const bytesOk = this.#charge(BYTES, now, bytes, l.bytesBurst, l.bytesPerSec);
     // Large reads are paid for by the byte budget; the read budget is for writers of tiny pieces.
-    const readsOk = bytes >= SMALL_READ_BYTES || this.#reads.charge(now, 1);
-    if (bytesOk && readsOk) return { pauseMs: 0 };
+    const readsOk = bytes >= SMALL_READ_BYTES || this.#charge(READS, now, 1, l.readsBurst, l.readsPerSec);
+    if (bytesOk && readsOk) return WITHIN;
     // Resume once the debt is repaid (at least a tenth of a second's worth: fewer, larger reads).
-    const bytesMs = this.#bytes.msUntil(now, this.#bytes.refillPerSec / 10);
-    const readsMs = this.#reads.msUntil(now, this.#reads.refillPerSec / 10);
+    const bytesMs = this.#msUntil(BYTES, now, l.bytesPerSec / 10, l.bytesBurst, l.bytesPerSec);
+    const readsMs = this.#msUntil(READS, now, l.readsPerSec / 10, l.readsBurst, l.readsPerSec);
     return bytesMs >= readsMs ? { pauseMs: Math.max(1, bytesMs), kind: 'bytes' } : { pauseMs: Math.max(1, readsMs), kind: 'reads' };
   }
 
   /** One decoded line: false when over the message rate (drop it). */
   takeMessage(now: number): boolean {
-    return this.#messages.take(now);
+    return this.#take(MESSAGES, now, this.#limits.messagesBurst, this.#limits.messagesPerSec);
   }
 
   /** Messages allowed now (the framer frames no more lines than this). */
   messagesAvailable(now: number): number {
-    return this.#messages.available(now);
+    this.#refill(MESSAGES, now, this.#limits.messagesBurst, this.#limits.messagesPerSec);
+    return this.#s[MESSAGES] as number;
   }
 
   /** How long until a few messages are allowed again, ms. */
   messagePauseMs(now: number): number {
-    return Math.max(1, this.#messages.msUntil(now, Math.max(1, this.#messages.refillPerSec / 10)));
+    const l = this.#limits;
+    return Math.max(1, this.#msUntil(MESSAGES, now, Math.max(1, l.messagesPerSec / 10), l.messagesBurst, l.messagesPerSec));
   }
 
   /** One init: false when over the re-initialisation rate (drop it). */
   takeInit(now: number): boolean {
-    return this.#inits.take(now);
+    return this.#take(INITS, now, this.#limits.initsBurst, this.#limits.initsPerMin / 60);
+  }
+
+  /** TokenBucket.take: `n` tokens if there are that many; false (and nothing taken) otherwise. */
+  #take(k: number, now: number, capacity: number, perSec: number, n = 1): boolean {
+    this.#refill(k, now, capacity, perSec);
+    const s = this.#s;
+    if ((s[k] as number) < n) return false;
+    s[k] = (s[k] as number) - n;
+    return true;
+  }
+
+  /** TokenBucket.charge: `n` tokens even past empty (a debt, at most one capacity); true when none were owed before. */
+  #charge(k: number, now: number, n: number, capacity: number, perSec: number): boolean {
+    this.#refill(k, now, capacity, perSec);
+    const s = this.#s;
+    const ok = (s[k] as number) >= 0;
+    s[k] = Math.max((s[k] as number) - n, -capacity);
+    return ok;
+  }
+
+  /** TokenBucket.msUntil: ms until `n` tokens are available (0 when they are). */
+  #msUntil(k: number, now: number, n: number, capacity: number, perSec: number): number {
+    this.#refill(k, now, capacity, perSec);
+    const tokens = this.#s[k] as number;
+    if (tokens >= n) return 0;
+    return perSec <= 0 ? Number.POSITIVE_INFINITY : Math.ceil(((n - tokens) * 1000) / perSec);
+  }
+
+  #refill(k: number, now: number, capacity: number, perSec: number): void {
+    const s = this.#s;
+    const at = s[k + 1] as number;
+    const first = Number.isNaN(at);
+    if (!first && now > at) s[k] = Math.min(capacity, (s[k] as number) + ((now - at) * perSec) / 1000);
+    if (first || now > at) s[k + 1] = now;
   }
 }
+
+/** chargeRead's answer within budget: one shared object, not one per read. */
+const WITHIN: { readonly pauseMs: number; readonly kind?: BudgetDropKind } = Object.freeze({ pauseMs: 0 });

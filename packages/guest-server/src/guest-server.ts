@@ -27,7 +27,7 @@ import { Corroborator } from './corroborator.js';
 import { buildInstanceInfo } from './instance-info.js';
 import { InstanceLog } from './instance-log.js';
 import { InstanceSession } from './instance-session.js';
-import type { Report } from './instance-state.js';
+import type { InstanceState, Report } from './instance-state.js';
 import { InstanceTable, TOMBSTONE_MS } from './instance-table.js';
 import { KnowledgeKeeper, OUTBOX_PREFIX } from './knowledge-keeper.js';
 import { ServerMetrics } from './metrics.js';
@@ -98,6 +98,14 @@ export class GuestServer implements CommandPort {
   #eventSeq = 0;
   #closing: Promise<void> | undefined;
   #started = false;
+  /** What every session is given: shared functions, not four closures per session (issue 17 item 4). */
+  readonly #sessionPolicy = (): HeartbeatPolicy => this.#policy;
+  readonly #sessionReport = (s: InstanceSession, report: Report): void => this.#onReport(s, report);
+  readonly #sessionGone = (s: InstanceSession): void => this.#instances.forgetIfOrphan(s);
+  readonly #sessionStep = (s: InstanceSession, before: InstanceState): void => {
+    this.#knowledge.onStep(s, before);
+    this.#corroborator.stepped(s.uuid, s.state, before, s.channelPath);
+  };
 
   constructor(deps: GuestServerDeps) {
     this.#deps = deps;
@@ -327,7 +335,7 @@ export class GuestServer implements CommandPort {
     const log = new InstanceLog(this.#log, { component: 'instance', uuid });
     // Corroboration (issue 16): holdLoss in the policy, the forensics ring fed by the metrics, VMM re-mapping.
     const hooks = sessionHooks({
-      corroborator: this.#corroborator, uuid, log, policy: () => this.#policy, metrics: this.metrics, intervalMs: () => session.state.params.intervalMs,
+      corroborator: this.#corroborator, uuid, log, policy: this.#sessionPolicy, metrics: this.metrics, intervalMs: () => session.state.params.intervalMs,
     });
     const session: InstanceSession = new InstanceSession({
       uuid,
@@ -336,12 +344,9 @@ export class GuestServer implements CommandPort {
       policy: hooks.policy,
       connect: this.#connect,
       metrics: hooks.metrics,
-      onReport: (s, report) => this.#onReport(s, report),
-      onGone: (s) => this.#instances.forgetIfOrphan(s),
-      onStep: (s, before) => {
-        this.#knowledge.onStep(s, before);
-        hooks.onStep(s.state, before, s.channelPath);
-      },
+      onReport: this.#sessionReport,
+      onGone: this.#sessionGone,
+      onStep: this.#sessionStep,
       onGuestLogMsg: hooks.onGuestLogMsg,
     });
     return session;

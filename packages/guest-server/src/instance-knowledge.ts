@@ -58,7 +58,7 @@ export function knowledgeOf(s: InstanceState, provisioned: boolean, mark: Condit
     heartbeating: s.heartbeating,
     awaitingInit: s.initDeadline !== undefined,
     ...(s.lost === undefined ? {} : { lost: s.lost }),
-    params: { ...s.params },
+    params: s.params,   // immutable: shared with the state, not copied (a copy per instance, issue 17 item 4)
     ...(v.kind === 'pending' ? { vote: { event: v.event, notificationType: v.notificationType } } : {}),
     ...(s.departure === undefined ? {} : { departure: { event: s.departure.event, kind: s.departure.kind } }),
     ...(mark === undefined ? {} : { condition: { kind: mark.condition, since: mark.sinceMs, ...(mark.eventId === undefined ? {} : { eventId: mark.eventId }) } }),
