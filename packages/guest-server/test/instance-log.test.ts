@@ -7,7 +7,7 @@ import { InstanceLog } from '../src/instance-log.js';
 function capture(level: string): { log: pino.Logger; lines: Record<string, unknown>[]; children: () => number } {
   const lines: Record<string, unknown>[] = [];
   const stream = new Writable({ write(chunk: Buffer, _enc, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done(); } });
-  const log = pino({ level, base: undefined, timestamp: false }, stream);
+  const log = pino({ level, base: null, timestamp: false }, stream);
   let made = 0;
   const child = log.child.bind(log);
   log.child = ((bindings: pino.Bindings) => { made++; return child(bindings); }) as typeof log.child;
