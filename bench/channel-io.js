@@ -2,7 +2,8 @@
 // `[client] channel_io = stream` (net.Socket) against `pipe-handle` (libuv's pipe handle directly). Each pair
 // runs every size once with each connector, the order flipped every pair, so a burst of load on the shared
 // machine hits one run, not one connector. Per run: CPU % of the server and its split by thread (main thread
-// user / system and wake-ups per second, V8's and libuv's other threads), jitter p99, and the load average.
+// user / system and wake-ups per second, V8's and libuv's other threads), jitter p99 at the guests and the
+// server's own challenge lateness p99 (a tail the server did not cause shows in the first only), RSS, load average.
 //   node bench/channel-io.js [--sizes=100,2000] [--pairs=3] [--seconds=20]
 import { loadavg } from 'node:os';
 import { runScalePoint } from './scale.js';
@@ -24,20 +25,20 @@ for (let pair = 1; pair <= pairs; pair++) {
       const row = { pair, guests, mode, load, loadEnd: loadavg()[0], ...r };
       rows.push(row);
       log(`pair ${pair} ${String(guests).padStart(5)} guests ${mode.padEnd(11)} CPU ${f(r.cpuPct)} % (main ${f(r.mainUserPct)} user + ${f(r.mainSysPct)} sys, ${f(r.mainSwitchesPerS, 0)} wake-ups/s; other threads ${f(r.otherThreadsPct)} %)`
-        + ` jitter p99 ${f(r.jitterP99Ms)} ms, false losses ${r.falseLosses}, load ${f(load, 1)}→${f(row.loadEnd, 1)}`);
+        + ` jitter p99 ${f(r.jitterP99Ms)} ms (server-side lateness p99 ${f(r.latenessP99Ms)} ms), RSS ${f(r.rssMb, 0)} MB, false losses ${r.falseLosses}, load ${f(load, 1)}→${f(row.loadEnd, 1)}`);
     }
   }
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 console.log(`\nmedians over ${pairs} interleaved pairs, ${seconds} s windows, 400 ms interval, as shipped (${SHIPPED_NODE_ARGS.join(' ')})`);
-console.log('guests  connector    CPU %  main user  main sys  wake-ups/s  other threads  jitter p99 ms  false losses  load');
+console.log('guests  connector    CPU %  main user  main sys  wake-ups/s  other threads  jitter p99 ms  late p99 ms  RSS MB  false losses  load');
 for (const guests of sizes) {
   for (const mode of MODES) {
     const of = rows.filter((r) => r.guests === guests && r.mode === mode);
     const m = (k) => median(of.map((r) => r[k]));
     console.log(`${String(guests).padStart(6)}  ${mode.padEnd(11)} ${f(m('cpuPct')).padStart(6)}  ${f(m('mainUserPct')).padStart(9)}  ${f(m('mainSysPct')).padStart(8)}  ${f(m('mainSwitchesPerS'), 0).padStart(10)}`
-      + `  ${f(m('otherThreadsPct')).padStart(13)}  ${f(m('jitterP99Ms')).padStart(13)}  ${String(of.reduce((n, r) => n + r.falseLosses, 0)).padStart(12)}  ${of.map((r) => f(r.load, 1)).join('/')}`);
+      + `  ${f(m('otherThreadsPct')).padStart(13)}  ${f(m('jitterP99Ms')).padStart(13)}  ${f(m('latenessP99Ms')).padStart(11)}  ${f(m('rssMb'), 0).padStart(6)}  ${String(of.reduce((n, r) => n + r.falseLosses, 0)).padStart(12)}  ${of.map((r) => f(r.load, 1)).join('/')}`);
   }
 }
 console.log(`CPU % per run: ${sizes.map((g) => MODES.map((mode) => `${g} ${mode}: ${rows.filter((r) => r.guests === g && r.mode === mode).map((r) => f(r.cpuPct)).join(', ')}`).join('; ')).join('; ')}`);
