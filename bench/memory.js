@@ -74,6 +74,8 @@ async function runOnce({ sizes, intervalMs, settleMs, nodeArgs, snapshotAt = [],
       log(`  ${guests} guests: RSS ${r.rssMb.toFixed(1)} MB (after GC ${r.rssGcMb.toFixed(1)}), old gen ${r.oldUsedMb.toFixed(1)} MB, young ${r.youngMb.toFixed(1)} MB, native ${r.nativeMb.toFixed(1)} MB; brk heap ${r.brkMb.toFixed(1)}, anon ${r.anonMb.toFixed(1)}, files ${r.fileMb.toFixed(1)} MB; scavenges ${r.gc.minor.perMin.toFixed(0)}/min p50 ${r.gc.minor.p50.toFixed(1)} max ${r.gc.minor.max.toFixed(1)} ms, ${r.gc.minor.totalMs.toFixed(0)} ms in ${r.gc.minutes.toFixed(2)} min, major ${r.gc.major.n} (load ${load1.toFixed(1)})`);
     }
   } finally {
+    // BENCH_MEM_SERVER_OUTPUT=1: the server's last output (e.g. with --flags="… --trace-gc-nvp").
+    if (process.env.BENCH_MEM_SERVER_OUTPUT !== undefined && server !== undefined) log(server.output);
     if (server !== undefined) await stopChild(server);
     await Promise.all(children.map((c) => {
       c.send({ cmd: 'stop' });
