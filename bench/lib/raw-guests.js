@@ -11,6 +11,8 @@ const INIT_TAIL = '"vote_secs":10,"shutdown_notice_secs":10,"suspend_notice_secs
  * Starts one guest per uuid; resolves when all listen. `onChallenge(guest, now)` is called for each
  * challenge and returns whether to answer it.
  */
+const SPREAD_MS = Number(process.env.BENCH_GUEST_SPREAD_MS ?? 0);
+
 export async function startGuests({ dir, uuids, intervalMs, onChallenge }) {
   const guests = uuids.map((uuid, index) => ({ uuid, index, socket: undefined, server: undefined, challenges: 0, connections: 0 }));
   await Promise.all(guests.map((g) => new Promise((resolve, reject) => {
@@ -41,7 +43,12 @@ export async function startGuests({ dir, uuids, intervalMs, onChallenge }) {
           socket.write(`\n{"version":3,"revision":1,"msg_type":"challenge_response","sequence":1,"heartbeat_response":${value},"heartbeat_health":"healthy","corrective_action":"none","log_msg":""}\n`);
         }
       });
-      socket.write(`\n{"version":3,"revision":1,"msg_type":"init","sequence":0,"invocation_id":${g.index + 1},"name":"bench-${g.index}","heartbeat_interval_ms":${intervalMs},${INIT_TAIL}`);
+      const init = `\n{"version":3,"revision":1,"msg_type":"init","sequence":0,"invocation_id":${g.index + 1},"name":"bench-${g.index}","heartbeat_interval_ms":${intervalMs},${INIT_TAIL}`;
+      // BENCH_GUEST_SPREAD_MS: the guests' inits spread evenly over that long, as VMs started at different
+      // times would be (their challenge slots then do not fall together); 0 = all at once.
+      const delayMs = SPREAD_MS > 0 ? (g.index * SPREAD_MS) / guests.length : 0;
+      if (delayMs > 0) setTimeout(() => { if (!socket.destroyed) socket.write(init); }, delayMs);
+      else socket.write(init);
     });
     server.maxConnections = 1;
     g.server = server;
