@@ -10,18 +10,10 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFakeAgent } from './lib/fake-agent.js';
-import { CPUS, EXTRA_SERVER_NODE_ARGS, HAS_TASKSET, SERVER_BIN, SHIPPED_NICE, SHIPPED_NODE_ARGS, cpuMs, freePort, histogramQuantile, log, rssMb, scrape, sleep, spawnNode, stopChild, childRequest as request, uuidOf, waitHealthy, waitUntil } from './lib/util.js';
+import { CPUS, EXTRA_SERVER_NODE_ARGS, HAS_TASKSET, SERVER_BIN, SHIPPED_NICE, SHIPPED_NODE_ARGS, cpuMs, freePort, histogramQuantile, log, rssMb, scrape, sleep, spawnNode, stopChild, stopIpcChild, childRequest as request, uuidOf, waitHealthy, waitUntil } from './lib/util.js';
 
 const GOOD_CHILD = fileURLToPath(new URL('./guests-child.js', import.meta.url));
 const HOSTILE_CHILD = fileURLToPath(new URL('./hostile-child.js', import.meta.url));
-
-async function stopIpcChild(child) {
-  child.send({ cmd: 'stop' });
-  const exited = new Promise((done) => (child.exitCode !== null ? done() : child.once('exit', done)));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
 
 /** Like spawnNode (ipc), at nice 10. */
 function spawnNice(args, cpu) {

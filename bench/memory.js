@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFakeAgent } from './lib/fake-agent.js';
 import {
-  CPUS, SERVER_BIN, SHIPPED_NODE_ARGS, childRequest as request, freePort, log, rssMb, sleep, spawnNode, stopChild, waitHealthy, waitUntil,
+  CPUS, SERVER_BIN, SHIPPED_NODE_ARGS, childRequest as request, freePort, log, rssMb, sleep, spawnNode, stopChild, stopIpcChild, waitHealthy, waitUntil,
 } from './lib/util.js';
 
 const GUESTS_CHILD = fileURLToPath(new URL('./guests-child.js', import.meta.url));
@@ -77,10 +77,7 @@ async function runOnce({ sizes, intervalMs, settleMs, nodeArgs, snapshotAt = [],
     // BENCH_MEM_SERVER_OUTPUT=1: the server's last output (e.g. with --flags="… --trace-gc-nvp").
     if (process.env.BENCH_MEM_SERVER_OUTPUT !== undefined && server !== undefined) log(server.output);
     if (server !== undefined) await stopChild(server);
-    await Promise.all(children.map((c) => {
-      c.send({ cmd: 'stop' });
-      return new Promise((done) => (c.exitCode !== null ? done() : c.once('exit', done)));
-    }));
+    await Promise.all(children.map(stopIpcChild));
     await agent.close();
     rmSync(dir, { recursive: true, force: true });
   }

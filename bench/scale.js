@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFakeAgent } from './lib/fake-agent.js';
 import {
-  CPUS, EXTRA_SERVER_NODE_ARGS, SERVER_BIN, SHIPPED_NICE, SHIPPED_NODE_ARGS, cpuMs, threadCpu, threadSplit, summarize, freePort, histogramQuantile, log, rssMb, scrape, sleep, spawnNode, stopChild, childRequest as request, waitHealthy, waitUntil,
+  CPUS, EXTRA_SERVER_NODE_ARGS, SERVER_BIN, SHIPPED_NICE, SHIPPED_NODE_ARGS, cpuMs, threadCpu, threadSplit, summarize, freePort, histogramQuantile, log, rssMb, scrape, sleep, spawnNode, stopChild, stopIpcChild, childRequest as request, waitHealthy, waitUntil,
 } from './lib/util.js';
 
 const GUESTS_CHILD = fileURLToPath(new URL('./guests-child.js', import.meta.url));
@@ -85,10 +85,7 @@ export async function runScalePoint({ guests, intervalMs, seconds, warmupMs = 3_
     };
   } finally {
     if (server !== undefined) await stopChild(server);
-    await Promise.all(children.map((c) => {
-      c.send({ cmd: 'stop' });
-      return new Promise((done) => (c.exitCode !== null ? done() : c.once('exit', done)));
-    }));
+    await Promise.all(children.map(stopIpcChild));
     await agent.close();
     rmSync(dir, { recursive: true, force: true });
   }

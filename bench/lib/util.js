@@ -74,6 +74,15 @@ export function spawnNode(args, { cpu, ipc = false, env, nice } = {}) {
   return child;
 }
 
+/** Asks an IPC child (guests-child.js, hostile-child.js) to stop and waits for it; SIGKILL after 10 s. */
+export async function stopIpcChild(child) {
+  if (child.exitCode === null && child.signalCode === null) child.send({ cmd: 'stop' });
+  const exited = new Promise((done) => (child.exitCode !== null || child.signalCode !== null ? done() : child.once('exit', done)));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
 /** Sends `{ cmd, ...extra }` to an IPC child and resolves with its reply of type `cmd` (or 'ready'). */
 export function childRequest(child, cmd, extra = {}) {
   return new Promise((resolve) => {
