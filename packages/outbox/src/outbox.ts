@@ -8,8 +8,15 @@ import { backoffDelayMs, type BackoffPolicy, type Clock, type TimerHandle } from
 import type { KeyValueStore } from './key-value-store.js';
 import { OutboxQueue, type OutboxItem, type Priority, type PushOutcome, type QueuedEntry, type SettleResult } from './outbox-queue.js';
 
-/** Sends one batch; resolves with what the receiver acknowledged or rejected, rejects when it failed as a whole. */
-export type SendEntries<T> = (entries: readonly QueuedEntry<T>[]) => Promise<SettleResult>;
+/**
+ * Sends one batch; resolves with what the receiver acknowledged or rejected, rejects when it failed as a whole.
+ * `signal` aborts at the send deadline (`sendTimeoutMs`): stop sending and resolve with what was acknowledged
+ * so far (or reject). A send still unsettled `SEND_ABORT_GRACE_MS` after that counts as failed as a whole.
+ */
+export type SendEntries<T> = (entries: readonly QueuedEntry<T>[], signal: AbortSignal) => Promise<SettleResult>;
+
+/** How long a send may take to settle after its deadline aborted it before the outbox gives up on it. */
+export const SEND_ABORT_GRACE_MS = 1_000;
 
 /** The subset of a pino logger the outbox uses (the package depends on no logger). */
 export interface OutboxLog {
@@ -38,6 +45,12 @@ export interface OutboxOptions {
   /** Sends in flight at once (each to different lanes). */
   readonly concurrency: number;
   readonly backoff: BackoffPolicy;
+  /**
+   * Deadline of one send, from its start: the send's signal aborts then, and a send that still has not
+   * settled `SEND_ABORT_GRACE_MS` later fails as a whole. A send that never settles (a request without a
+   * deadline, a lost reset) would otherwise hold its lanes, and with `concurrency: 1` the whole queue, forever.
+   */
+  readonly sendTimeoutMs: number;
 }
 
 /** Defaults: the cap of 1 s keeps recovery-to-delivery under ~1.3 s without an announce. */
@@ -46,6 +59,7 @@ export const DEFAULT_OUTBOX_OPTIONS: OutboxOptions = Object.freeze({
   maxBatchEntries: 100,
   concurrency: 1,
   backoff: Object.freeze({ baseMs: 200, maxMs: 1_000, jitter: 0.5 }),
+  sendTimeoutMs: 30_000,
 });
 
 export interface OutboxDeps<T> {
@@ -66,6 +80,8 @@ export interface OutboxStats {
   readonly depth: number;
   readonly oldestUnackedAgeMs: number;
   readonly consecutiveFailures: number;
+  /** Age of the oldest send in flight (0 when none): a stall shows here long before anything else notices. */
+  readonly oldestInFlightAgeMs: number;
   readonly lastError?: string;
 }
 
@@ -78,7 +94,8 @@ export class Outbox<T> {
   readonly #deps: OutboxDeps<T>;
   readonly #options: OutboxOptions;
   readonly #queue: OutboxQueue<T>;
-  #inFlight = new Set<Promise<void>>();
+  /** Sends in flight and the clock time each started. */
+  #inFlight = new Map<Promise<void>, number>();
   #timer: TimerHandle | undefined;
   #timerAt: number | undefined;
   #started = false;
@@ -109,11 +126,15 @@ export class Outbox<T> {
   }
 
   stats(): OutboxStats {
+    const now = this.#deps.clock.now();
     const oldest = this.#queue.oldestEnqueuedAtMs();
+    let oldestSendAt: number | undefined;
+    for (const startedAt of this.#inFlight.values()) if (oldestSendAt === undefined || startedAt < oldestSendAt) oldestSendAt = startedAt;
     const base = {
       depth: this.#queue.size,
-      oldestUnackedAgeMs: oldest === undefined ? 0 : Math.max(0, this.#deps.clock.now() - oldest),
+      oldestUnackedAgeMs: oldest === undefined ? 0 : Math.max(0, now - oldest),
       consecutiveFailures: this.#queue.consecutiveFailures,
+      oldestInFlightAgeMs: oldestSendAt === undefined ? 0 : Math.max(0, now - oldestSendAt),
     };
     return this.#lastError === undefined ? base : { ...base, lastError: this.#lastError };
   }
@@ -174,7 +195,7 @@ export class Outbox<T> {
     const deadline = this.#deps.clock.now() + timeoutMs;
     while (this.#queue.size > 0 && this.#deps.clock.now() < deadline && this.#inFlight.size > 0) {
       const failuresBefore = this.#failures;
-      await Promise.race(this.#inFlight);
+      await Promise.race(this.#inFlight.keys());
       if (this.#failures > failuresBefore) break;
     }
   }
@@ -183,35 +204,57 @@ export class Outbox<T> {
   async close(): Promise<void> {
     this.#closed = true;
     this.#disarm();
-    await Promise.all(this.#inFlight);
+    await Promise.all(this.#inFlight.keys());
   }
 
   #pump(): void {
     if (!this.#started || this.#closed) return;
+    // One reading of the clock for the whole pass. With one for selectBatch and another for #arm, a backoff
+    // that ends between the two is neither sent (selectBatch saw it in the future) nor armed (nextRetryAtMs
+    // saw it in the past), and the queue stalls until the next push. Node fires a timer up to ~1.5 ms
+    // before performance.now() reaches its deadline (the timer counts from the loop's cached, ms-truncated
+    // time), so the retry timer's own pass lands in that window a few times in a hundred under load.
+    const now = this.#deps.clock.now();
     const o = this.#options;
     while (this.#inFlight.size < o.concurrency) {
-      const batch = this.#queue.selectBatch(this.#deps.clock.now(), o.maxBatchEntries);
+      const batch = this.#queue.selectBatch(now, o.maxBatchEntries);
       if (batch.length === 0) break;
-      this.#sendBatch(batch);
+      this.#sendBatch(batch, now);
     }
-    this.#arm();
+    this.#arm(now);
   }
 
-  #sendBatch(batch: readonly QueuedEntry<T>[]): void {
+  #sendBatch(batch: readonly QueuedEntry<T>[], now: number): void {
+    const abort = new AbortController();
     let send: Promise<SettleResult>;
     try {
-      send = this.#deps.send(batch);
+      send = this.#deps.send(batch, abort.signal);
     } catch (err) {
       send = Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
-    const done: Promise<void> = send.then(
+    // The deadline: abort the send (it settles with what it has), then, if it still hangs, fail it.
+    const clock = this.#deps.clock;
+    const timeoutMs = this.#options.sendTimeoutMs;
+    let deadline: TimerHandle | undefined;
+    const expired = new Promise<never>((_resolve, reject) => {
+      deadline = clock.setTimeout(() => {
+        const err = new Error(`send timed out after ${timeoutMs} ms`);
+        abort.abort(err);
+        deadline = clock.setTimeout(() => reject(err), SEND_ABORT_GRACE_MS);
+      }, timeoutMs);
+    });
+    const done: Promise<void> = Promise.race([send, expired]).then(
       (answer) => this.#settle(batch, answer, undefined),
       (err: unknown) => this.#settle(batch, undefined, err),
-    ).finally(() => {
+    ).catch((err: unknown) => {
+      // A throwing hook or store must not leave the send in flight or reject into nobody's hands.
+      this.#deps.log?.error({ err: errorText(err) }, 'outbox settle failed');
+    }).finally(() => {
+      if (deadline !== undefined) clock.clearTimeout(deadline);
       this.#inFlight.delete(done);
       this.#pump();
     });
-    this.#inFlight.add(done);
+    this.#inFlight.set(done, now);
   }
 
   #settle(batch: readonly QueuedEntry<T>[], answer: SettleResult | undefined, err: unknown): void {
@@ -244,18 +287,20 @@ export class Outbox<T> {
     else this.#deps.log?.debug(fields, 'outbox send failed');
   }
 
-  #arm(): void {
+  /** Arms the one retry timer for the earliest backoff that ends after `now` (the time #pump selected at). */
+  #arm(now: number): void {
     if (this.#closed) return;
-    const at = this.#inFlight.size >= this.#options.concurrency ? undefined : this.#queue.nextRetryAtMs(this.#deps.clock.now());
+    const at = this.#inFlight.size >= this.#options.concurrency ? undefined : this.#queue.nextRetryAtMs(now);
     if (at === this.#timerAt) return;
     this.#disarm();
     if (at === undefined) return;
     this.#timerAt = at;
+    // A timer that fires early finds the backoff not over yet: its pass re-arms for the rest (at > now).
     this.#timer = this.#deps.clock.setTimeout(() => {
       this.#timer = undefined;
       this.#timerAt = undefined;
       this.#pump();
-    }, Math.max(0, at - this.#deps.clock.now()));
+    }, at - now);
   }
 
   #disarm(): void {

@@ -1,8 +1,8 @@
 /** The outbox driver with a ManualClock: one timer, backoff and reset, concurrency, stats, persistence. */
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '@guesthb/protocol';
+import { ManualClock, type Clock, type TimerHandle } from '@guesthb/protocol';
 import { MemoryStore, scopeStore } from '../src/key-value-store.js';
-import { Outbox, type OutboxDeps } from '../src/outbox.js';
+import { Outbox, SEND_ABORT_GRACE_MS, type OutboxDeps } from '../src/outbox.js';
 import type { QueuedEntry, SettleResult } from '../src/outbox-queue.js';
 
 interface Call {
@@ -24,7 +24,48 @@ function receiver(): { calls: Call[]; send: (entries: readonly QueuedEntry<strin
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
-function outbox(clock: ManualClock, send: OutboxDeps<string>['send'], extra: Partial<OutboxDeps<string>> = {}): Outbox<string> {
+/**
+ * A clock that behaves as Node's does under load: each reading of now() finds time moved on by `readStepMs`,
+ * and a timer fires `earlyMs` before its deadline (Node counts a timer from the loop's cached, ms-truncated
+ * time, so against performance.now() it fires up to ~1.5 ms early).
+ */
+class NodeLikeClock implements Clock {
+  #t = 0;
+  #nextId = 0;
+  readonly #timers = new Map<number, { readonly at: number; readonly fn: () => void }>();
+
+  constructor(public readStepMs: number, readonly earlyMs: number) {}
+
+  now(): number {
+    const t = this.#t;
+    this.#t += this.readStepMs;
+    return t;
+  }
+
+  setTimeout(fn: () => void, delayMs: number): TimerHandle {
+    const id = ++this.#nextId;
+    this.#timers.set(id, { at: this.#t + Math.max(0, delayMs), fn });
+    return id;
+  }
+
+  clearTimeout(handle: TimerHandle): void {
+    if (typeof handle === 'number') this.#timers.delete(handle);
+  }
+
+  /** Fires every timer due by `untilMs`, in deadline order, each `earlyMs` early. */
+  runUntil(untilMs: number): void {
+    for (;;) {
+      const [id, due] = [...this.#timers].sort(([, a], [, b]) => a.at - b.at)[0] ?? [];
+      if (id === undefined || due === undefined || due.at > untilMs) break;
+      this.#timers.delete(id);
+      this.#t = Math.max(this.#t, due.at - this.earlyMs);
+      due.fn();
+    }
+    this.#t = Math.max(this.#t, untilMs);
+  }
+}
+
+function outbox(clock: Clock, send: OutboxDeps<string>['send'], extra: Partial<OutboxDeps<string>> = {}): Outbox<string> {
   return new Outbox<string>({ clock, random: () => 0.5, send, options: { backoff: { baseMs: 100, maxMs: 1_000 } }, ...extra });
 }
 
@@ -57,7 +98,7 @@ describe('Outbox driver', () => {
     clock.advance(40);
     r.calls[0]?.reject(new Error('ECONNREFUSED'));
     await tick();
-    expect(o.stats()).toEqual({ depth: 1, oldestUnackedAgeMs: 40, consecutiveFailures: 1, lastError: 'ECONNREFUSED' });
+    expect(o.stats()).toEqual({ depth: 1, oldestUnackedAgeMs: 40, consecutiveFailures: 1, oldestInFlightAgeMs: 0, lastError: 'ECONNREFUSED' });
     expect(clock.pendingTimers).toBe(1);
     clock.advance(99);
     expect(r.calls).toHaveLength(1);
@@ -71,7 +112,7 @@ describe('Outbox driver', () => {
     expect(r.calls).toHaveLength(3);
     r.calls[2]?.resolve({ acked: ['a'] });
     await tick();
-    expect(o.stats()).toEqual({ depth: 0, oldestUnackedAgeMs: 0, consecutiveFailures: 0 });
+    expect(o.stats()).toEqual({ depth: 0, oldestUnackedAgeMs: 0, consecutiveFailures: 0, oldestInFlightAgeMs: 0 });
     await o.close();
     expect(clock.pendingTimers).toBe(0);
   });
@@ -161,6 +202,98 @@ describe('Outbox driver', () => {
     o.push({ id: 'b', lane: 'x', priority: 'alarm', payload: 'B' });
     await o.drain(1_000);
     expect(o.depth).toBe(1);
+    await o.close();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('[flake A] a retry timer that fires early and a clock that moves on between readings still send (no stall)', async () => {
+    // The pass of an early timer read the clock twice: selectBatch just before the end of the backoff
+    // (nothing sent), #arm just after it (no timer armed), and nothing was ever sent again.
+    const clock = new NodeLikeClock(0.02, 0.03);
+    const r = receiver();
+    const o = outbox(clock, r.send);
+    o.start();
+    o.push({ id: 'a', lane: 'x', priority: 'service', payload: 'A' });
+    r.calls[0]?.reject(new Error('ECONNREFUSED'));
+    await tick();
+    clock.runUntil(5_000);
+    expect(r.calls.map((c) => c.ids)).toEqual([['a'], ['a']]);
+    r.calls[1]?.resolve({ acked: ['a'] });
+    await tick();
+    expect(o.depth).toBe(0);
+    await o.close();
+  });
+
+  it('[flake A] a push whose pass straddles the end of a backoff keeps the retry timer', async () => {
+    const clock = new NodeLikeClock(0, 0);
+    const r = receiver();
+    const o = outbox(clock, r.send);
+    o.start();
+    o.push({ id: 'a', lane: 'x', priority: 'service', payload: 'A' });
+    r.calls[0]?.reject(new Error('ECONNREFUSED'));
+    await tick();
+    clock.runUntil(99.97); // the backoff ends at 100
+    clock.readStepMs = 0.02; // the push reads 99.97, its pass 99.99 for selectBatch, then 100.01
+    o.push({ id: 'b', lane: 'y', priority: 'service', payload: 'B' });
+    clock.runUntil(5_000);
+    expect(r.calls.map((c) => c.ids)).toEqual([['a'], ['a', 'b']]);
+    r.calls[1]?.resolve({ acked: ['a', 'b'] });
+    await tick();
+    await o.close();
+  });
+
+  it('a send that never settles is aborted at its deadline, failed after the grace, and its lanes retried', async () => {
+    const clock = new ManualClock();
+    const signals: AbortSignal[] = [];
+    let answer: ((a: SettleResult) => void) | undefined;
+    const o = new Outbox<string>({
+      clock, random: () => 0.5, options: { sendTimeoutMs: 5_000, backoff: { baseMs: 100, maxMs: 1_000 } },
+      send: (entries, signal) => {
+        signals.push(signal);
+        // The first send ignores its signal (a request without a deadline); the retry is answered.
+        return signals.length === 1 ? new Promise(() => undefined) : new Promise((resolve) => { answer = resolve; });
+      },
+    });
+    o.start();
+    o.push({ id: 'a', lane: 'x', priority: 'alarm', payload: 'A' });
+    clock.advance(4_000);
+    expect(o.stats().oldestInFlightAgeMs).toBe(4_000);
+    clock.advance(1_000);
+    expect(signals[0]?.aborted).toBe(true);
+    expect(String(signals[0]?.reason)).toContain('send timed out after 5000 ms');
+    clock.advance(SEND_ABORT_GRACE_MS);
+    await tick();
+    expect(o.stats()).toMatchObject({ depth: 1, consecutiveFailures: 1, oldestInFlightAgeMs: 0, lastError: 'send timed out after 5000 ms' });
+    clock.advance(100);
+    expect(signals).toHaveLength(2);
+    answer?.({ acked: ['a'] });
+    await tick();
+    expect(o.depth).toBe(0);
+    await o.close();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('a send aborted at its deadline settles with what it has: acknowledged entries are not sent again', async () => {
+    const clock = new ManualClock();
+    const sent: string[][] = [];
+    const o = new Outbox<string>({
+      clock, random: () => 0.5, options: { sendTimeoutMs: 5_000, backoff: { baseMs: 100, maxMs: 1_000 } },
+      send: (entries, signal) => {
+        sent.push(entries.map((e) => e.id));
+        if (sent.length > 1) return Promise.resolve({ acked: entries.map((e) => e.id) });
+        // The first entry went; the second hangs until the deadline aborts it.
+        return new Promise((resolve) => signal.addEventListener('abort', () => resolve({ acked: [entries[0]?.id ?? ''] })));
+      },
+    });
+    o.push({ id: 'a', lane: 'x', priority: 'alarm', payload: 'A' });
+    o.push({ id: 'b', lane: 'y', priority: 'alarm', payload: 'B' });
+    o.start();
+    clock.advance(5_000);
+    await tick();
+    clock.advance(100); // b's lane backs off on its own: it failed next to a success
+    expect(sent).toEqual([['a', 'b'], ['b']]);
+    await tick();
+    expect(o.depth).toBe(0);
     await o.close();
     expect(clock.pendingTimers).toBe(0);
   });
