@@ -6,7 +6,7 @@
  */
 import {
   CONNECT_BACKOFF_FIRST_MS, CONNECT_BACKOFF_MAX_MS, INT32_MAX, backoffDelayMs, nackInvocationMismatch,
-  type EventType, type StopReason, type VoteResult, type WireBody, type WireMessage,
+  type ChallengeResponseMessage, type EventType, type StopReason, type VoteResult, type WireBody, type WireMessage,
 } from '@guesthb/protocol';
 import type { InstanceEffect, InstanceState, InstanceStep, Report } from './instance-state.js';
 import { applyInitDeadline, initDeadlineOf, restoreInstance, type RestoredEvent } from './init-deadline.js';
@@ -60,17 +60,17 @@ const COUNT_MISS: InstanceEffect = Object.freeze({ type: 'count', name: 'miss' }
 /** One step. Unknown combinations leave the state unchanged with no effects. */
 export function stepInstance(p: HeartbeatPolicy, s: InstanceState, e: InstanceEvent): InstanceStep {
   // Effects are collected in one scratch array and returned as an exact-size copy: a fresh `[]` grows a
-  // 17-slot backing store at its first push, ~200 bytes of garbage per step, two steps per heartbeat
-  // (issue 17). The caller still gets a new array per step; a re-entrant call (an injected policy function
-  // stepping another instance) collects into its own.
+  // 17-slot backing store at its first push, ~200 bytes of garbage per step (issue 17). The caller still
+  // gets an array of its own per step (NO_EFFECTS, shared and frozen, when there are none); a re-entrant
+  // call (an injected policy function stepping another instance) collects into its own.
   if (scratchBusy) {
     const fx: InstanceEffect[] = [];
-    return [collect(p, s, e, fx), fx];
+    return [stepInto(p, s, e, fx), fx];
   }
   scratchBusy = true;
   try {
-    const next = collect(p, s, e, SCRATCH);
-    return [next, SCRATCH.slice()];
+    const next = stepInto(p, s, e, SCRATCH);
+    return [next, SCRATCH.length === 0 ? NO_EFFECTS : SCRATCH.slice()];
   } finally {
     // pop, not `length = 0`, which would drop the backing store that the scratch is kept for.
     while (SCRATCH.length > 0) SCRATCH.pop();
@@ -78,13 +78,39 @@ export function stepInstance(p: HeartbeatPolicy, s: InstanceState, e: InstanceEv
   }
 }
 
+/** The effects of a step that has none: one frozen array for all. */
+export const NO_EFFECTS: readonly InstanceEffect[] = Object.freeze([]);
+
 const SCRATCH: InstanceEffect[] = [];
 let scratchBusy = false;
 
-function collect(p: HeartbeatPolicy, s: InstanceState, e: InstanceEvent, fx: InstanceEffect[]): InstanceState {
+/**
+ * stepInstance for a caller that owns an effects array (the session, issue 17): the step's effects are
+ * appended to `fx` (what it held before is left as it is) and the new state is returned, without a tuple
+ * or a copy of the effects per step. The same step: stepInstance is this with a scratch array.
+ */
+export function stepInto(p: HeartbeatPolicy, s: InstanceState, e: InstanceEvent, fx: InstanceEffect[]): InstanceState {
   if (e.type === 'restored') return restoreInstance(p, s, e, fx);
+  const from = fx.length;
   // The init deadline (issue 12 item 2) reads what the step did from its effects.
-  return applyInitDeadline(p, s, reduce(p, s, e, fx), e.at, fx);
+  return applyInitDeadline(p, s, reduce(p, s, e, fx), e.at, fx, from);
+}
+
+/** stepInto with `{ type: 'tick', at }`, without the event object (the timer of every heartbeat). */
+export function stepTick(p: HeartbeatPolicy, s: InstanceState, at: number, fx: InstanceEffect[]): InstanceState {
+  const from = fx.length;
+  return applyInitDeadline(p, s, onTick(p, s, at, fx), at, fx, from);
+}
+
+/**
+ * stepInto with `{ type: 'message', at, message: m }` for a challenge_response, without the event object (the
+ * answer of every heartbeat). `m` is read during the call only.
+ */
+export function stepChallengeResponse(
+  p: HeartbeatPolicy, s: InstanceState, at: number, m: ChallengeResponseMessage, fx: InstanceEffect[],
+): InstanceState {
+  const from = fx.length;
+  return applyInitDeadline(p, s, s.link.kind === 'connected' ? onResponse(p, s, at, m, fx) : s, at, fx, from);
 }
 
 function reduce(p: HeartbeatPolicy, s: InstanceState, e: InstanceEvent, fx: InstanceEffect[]): InstanceState {
@@ -356,7 +382,7 @@ function deliverNotice(
 }
 
 function onResponse(
-  p: HeartbeatPolicy, s: InstanceState, at: number, m: WireMessage & { msg_type: 'challenge_response' }, fx: InstanceEffect[],
+  p: HeartbeatPolicy, s: InstanceState, at: number, m: ChallengeResponseMessage, fx: InstanceEffect[],
 ): InstanceState {
   const c = s.cycle;
   if (c.kind !== 'cycling') {

@@ -60,30 +60,49 @@ export function restoreInstance(p: InitDeadlinePolicy, s: InstanceState, e: Rest
   };
 }
 
-/** Applied after every other step: arms, clears or fires the init deadline and keeps `lost`. */
-export function applyInitDeadline(p: InitDeadlinePolicy, before: InstanceState, after: InstanceState, at: number, fx: InstanceEffect[]): InstanceState {
-  let s = after;
-  let changed = false;
-  const set = (patch: Partial<InstanceState>): void => {
-    s = { ...s, ...patch };
-    changed = true;
-  };
-  for (const f of fx) {
-    if (f.type === 'count' && f.name === 'loss' && s.lost === undefined) set({ lost: before.params.correctiveAction });
-    else if (f.type === 'send' && f.body.msg_type === 'init_ack' && (s.initDeadline !== undefined || s.lost !== undefined)) set({ initDeadline: undefined, lost: undefined });
-    else if (f.type === 'report' && f.report.kind === 'stopped') {
+/**
+ * Applied after every other step: arms, clears or fires the init deadline and keeps `lost`. Reads the step's
+ * effects from fx[from] on. No patch closure or state copy when nothing changes (every heartbeat, issue 17).
+ */
+export function applyInitDeadline(
+  p: InitDeadlinePolicy, before: InstanceState, after: InstanceState, at: number, fx: InstanceEffect[], from = 0,
+): InstanceState {
+  let lost = after.lost;
+  let initDeadline = after.initDeadline;
+  let setLost = false;
+  let setDeadline = false;
+  for (let i = from; i < fx.length; i++) {
+    const f = fx[i] as InstanceEffect;
+    if (f.type === 'count' && f.name === 'loss' && lost === undefined) {
+      lost = before.params.correctiveAction;
+      setLost = true;
+    } else if (f.type === 'send' && f.body.msg_type === 'init_ack' && (initDeadline !== undefined || lost !== undefined)) {
+      initDeadline = undefined;
+      lost = undefined;
+      setDeadline = setLost = true;
+    } else if (f.type === 'report' && f.report.kind === 'stopped') {
       // A heartbeating guest whose channel dropped must come back; any other stop (exit, suspend, channel
       // removed, loss) ends the watch.
       // A deadline already running is kept: a flapping channel does not postpone it.
-      if (f.report.reason === 'disconnect') set({ initDeadline: s.initDeadline ?? at + initDeadlineMs(p, before.params) });
-      else if (s.initDeadline !== undefined) set({ initDeadline: undefined });
+      if (f.report.reason === 'disconnect') {
+        initDeadline ??= at + initDeadlineMs(p, before.params);
+        setDeadline = true;
+      } else if (initDeadline !== undefined) {
+        initDeadline = undefined;
+        setDeadline = true;
+      }
     }
   }
-  if (s.initDeadline !== undefined && s.link.kind === 'no-channel' && before.link.kind !== 'no-channel') {
-    set({ initDeadline: undefined });   // the channel file went away: the VM is gone, not hung
+  if (initDeadline !== undefined && after.link.kind === 'no-channel' && before.link.kind !== 'no-channel') {
+    initDeadline = undefined;   // the channel file went away: the VM is gone, not hung
+    setDeadline = true;
   }
-  if (s.initDeadline !== undefined && s.link.kind !== 'no-channel' && at >= s.initDeadline) s = onInitDeadline(p, s, fx);
-  return changed || s !== after ? s : after;
+  // The keys a patch would have added, and only those (a state compared with toStrictEqual keeps its shape).
+  let s = after;
+  if (setLost) s = { ...s, lost };
+  if (setDeadline) s = { ...s, initDeadline };
+  if (initDeadline !== undefined && after.link.kind !== 'no-channel' && at >= initDeadline) return onInitDeadline(p, s, fx);
+  return s;
 }
 
 function onInitDeadline(p: InitDeadlinePolicy, s: InstanceState, fx: InstanceEffect[]): InstanceState {

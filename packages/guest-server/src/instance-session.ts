@@ -3,12 +3,14 @@
  * feeds events to the pure reducer and performs the effects. All state for the instance lives here.
  */
 import {
-  GUEST_TO_HOST_TYPES, LineFramer, encodeChallenge, encodeMessage, parseMessage,
-  type Clock, type EventType, type FramedLine, type ParseResult, type TimerHandle,
+  ChallengeResponseFields, FRAME, GUEST_TO_HOST_TYPES, LineFramer, encodeChallenge, encodeMessage, parseMessage,
+  readChallengeResponseBytes, type Clock, type EventType, type TimerHandle,
 } from '@guesthb/protocol';
 import type { ChannelConnector, ChannelHandlers, ChannelSocket } from './channel-connector.js';
 import { DEFAULT_GUEST_BUDGET, GuestBudget, type BudgetDropKind, type GuestBudgetLimits } from './guest-budget.js';
-import { nextDeadline, stepInstance, type HeartbeatPolicy, type InstanceEvent } from './heartbeat-machine.js';
+import {
+  nextDeadline, stepChallengeResponse, stepInto, stepTick, type HeartbeatPolicy, type InstanceEvent,
+} from './heartbeat-machine.js';
 import type { RestoredKnowledge } from './init-deadline.js';
 import type { InstanceLogger } from './instance-log.js';
 import { hbStateName, initialInstanceState, type CountName, type InstanceEffect, type InstanceState, type Report } from './instance-state.js';
@@ -70,6 +72,9 @@ export class InstanceSession {
   /** The timer's callback, made once: a closure per arming was garbage on every heartbeat (issue 17). */
   readonly #onTimer = (): void => this.#fire();
   #queue: InstanceEvent[] = [];
+  /** Inside #onChunk; reads that arrive meanwhile wait in #laterReads. */
+  #reading = false;
+  #laterReads: Buffer[] | undefined;
   #dispatching = false;
   #closed = false;
 
@@ -151,29 +156,76 @@ export class InstanceSession {
 
   #dispatch(event: InstanceEvent): void {
     if (this.#closed) return;
-    if (this.#dispatching) {
-      this.#queue.push(event);   // effects may raise events: run them after the current one
-      return;
-    }
-    this.#dispatching = true;
-    const before = this.#state;
     const queue = this.#queue;
-    // The common case (nothing queued) takes the event directly: a push and shift per event reallocated
-    // the queue's backing store on every heartbeat (issue 17).
-    if (queue.length > 0) queue.push(event);
+    // Effects may raise events: they run after the current one. (Left queued by a throw: they go first.)
+    if (this.#dispatching || queue.length > 0) queue.push(event);
+    if (this.#dispatching) return;
+    const fx = this.#enter();
+    const before = this.#state;
     try {
-      for (let e: InstanceEvent | undefined = queue.length > 0 ? queue.shift() : event; e !== undefined; e = queue.length > 0 ? queue.shift() : undefined) {
-        const [next, effects] = stepInstance(this.#deps.policy(), this.#state, e);
-        const prevName = hbStateName(this.#state);
-        this.#state = next;
-        const name = hbStateName(next);
-        if (name !== prevName) this.#deps.log.debug({ from: prevName, to: name, event: e.type }, 'state');
-        for (const effect of effects) this.#perform(effect);
-        if (this.#closed) return;
-      }
+      const e = queue.length > 0 ? queue.shift() as InstanceEvent : event;
+      this.#stepped(stepInto(this.#deps.policy(), before, e, fx), e.type, fx);
     } finally {
+      leaveEffects(fx);
       this.#dispatching = false;
     }
+    this.#left(before);
+  }
+
+  /**
+   * #dispatch of a tick (the timer of every heartbeat's challenge; `m` undefined) or of a challenge_response
+   * read from its bytes (`m`), without an event or message object (issue 17).
+   */
+  #hot(at: number, m: ChallengeResponseFields | undefined): void {
+    if (this.#dispatching || this.#queue.length > 0) {
+      // Queued behind other events: a message of its own, since `m` is overwritten by the next read.
+      this.#dispatch(m === undefined ? { type: 'tick', at } : { type: 'message', at, message: m.toMessage() });
+      return;
+    }
+    if (this.#closed) return;
+    const fx = this.#enter();
+    const before = this.#state;
+    try {
+      const p = this.#deps.policy();
+      if (m === undefined) this.#stepped(stepTick(p, before, at, fx), 'tick', fx);
+      else this.#stepped(stepChallengeResponse(p, before, at, m, fx), 'message', fx);
+    } finally {
+      leaveEffects(fx);
+      this.#dispatching = false;
+    }
+    this.#left(before);
+  }
+
+  #enter(): InstanceEffect[] {
+    this.#dispatching = true;
+    return enterEffects();
+  }
+
+  /**
+   * Takes a step's new state and performs its effects (then clears them from `fx`), then steps the events
+   * they raised, in order.
+   */
+  #stepped(next: InstanceState, eventType: InstanceEvent['type'], fx: InstanceEffect[]): void {
+    let state = next;
+    let type = eventType;
+    for (;;) {
+      const prevName = hbStateName(this.#state);
+      this.#state = state;
+      const name = hbStateName(state);
+      if (name !== prevName) this.#deps.log.debug({ from: prevName, to: name, event: type }, 'state');
+      for (let i = 0; i < fx.length; i++) this.#perform(fx[i] as InstanceEffect);
+      clearEffects(fx);
+      if (this.#closed) return;
+      // Events raised by the effects (rare): a push and shift per event only then (issue 17).
+      const e = this.#queue.length > 0 ? this.#queue.shift() : undefined;
+      if (e === undefined) return;
+      type = e.type;
+      state = stepInto(this.#deps.policy(), this.#state, e, fx);
+    }
+  }
+
+  #left(before: InstanceState): void {
+    if (this.#closed) return;
     if (this.#state !== before) this.#deps.onStep?.(this, before);
     this.#rearm();
   }
@@ -280,6 +332,26 @@ export class InstanceSession {
    * the read is dropped undecoded and reading pauses); each init to the re-initialisation rate.
    */
   #onChunk(chunk: Buffer, generation: number): void {
+    // The framer walks the chunk line by line while the lines are dispatched: a read arriving meanwhile (a
+    // channel that delivers from inside a write) is copied and read after it, in order.
+    if (this.#reading) {
+      (this.#laterReads ??= []).push(Buffer.from(chunk));
+      return;
+    }
+    this.#reading = true;
+    try {
+      this.#read(chunk, generation);
+      for (let next = this.#laterReads?.shift(); next !== undefined; next = this.#laterReads?.shift()) {
+        if (generation !== this.#generation || this.#closed) break;
+        this.#read(next, generation);
+      }
+    } finally {
+      this.#reading = false;
+      this.#laterReads = undefined;
+    }
+  }
+
+  #read(chunk: Buffer, generation: number): void {
     const now = this.#deps.clock.now();
     const budget = this.#budget;
     const read = budget.chargeRead(now, chunk.length);
@@ -290,34 +362,47 @@ export class InstanceSession {
     // Frame no more than the message budget allows: a read of 64 kB of one-byte lines would otherwise cost
     // a string per line before any of them could be dropped. A message is `\n{…}\n`: two newlines per line.
     const cut = cutAfterNewlines(chunk, 2 * Math.floor(budget.messagesAvailable(now)) + 2);
-    const lines = this.#framer.push(cut < 0 ? chunk : chunk.subarray(0, cut));
+    const framer = this.#framer;
+    framer.begin(cut < 0 ? chunk : chunk.subarray(0, cut));
     if (cut >= 0) {
-      this.#framer.reset();
       this.#deps.metrics.budgetDrop?.('messages');
       this.#pauseReading(budget.messagePauseMs(now));
     }
-    for (let i = 0; i < lines.length; i++) {
+    // Line by line from the chunk (no array, line object or string per line; issue 17): a challenge_response
+    // in its plain form is read from its bytes, anything else is decoded and parsed as before.
+    for (let kind = framer.next(); kind !== FRAME.done; kind = framer.next()) {
       if (!budget.takeMessage(now)) {
-        this.#deps.metrics.budgetDrop?.('messages', lines.length - i);
-        this.#framer.reset();
+        // The lines of this read not yet taken: what the message budget drops.
+        let dropped = 1;
+        while (framer.next() !== FRAME.done) dropped++;
+        this.#deps.metrics.budgetDrop?.('messages', dropped);
+        framer.reset();
         this.#pauseReading(budget.messagePauseMs(now));
         return;
       }
-      const result = decodeLine(lines[i] as FramedLine);
-      if (result.ok && result.message.msg_type === 'init' && !budget.takeInit(now)) {
-        this.#deps.metrics.budgetDrop?.('reinit');
-        continue;
-      }
       const at = this.#deps.clock.now();
-      if (result.ok && this.#deps.onGuestLogMsg !== undefined) {
-        const logMsg = (result.message as { readonly log_msg?: unknown }).log_msg;
-        if (typeof logMsg === 'string' && logMsg.length > 0) this.#deps.onGuestLogMsg(logMsg);
+      if (kind === FRAME.bytes && readChallengeResponseBytes(framer.lineBytes, framer.lineStart, framer.lineEnd, RESPONSE)) {
+        if (RESPONSE.log_msg.length > 0) this.#deps.onGuestLogMsg?.(RESPONSE.log_msg);
+        this.#hot(at, RESPONSE);
+      } else {
+        const result = kind === FRAME.tooLong
+          ? { ok: false as const, reason: `line of ${framer.droppedBytes} bytes discarded`, nack: undefined }
+          : parseMessage(framer.lineText(), GUEST_TO_HOST_TYPES);
+        if (result.ok && result.message.msg_type === 'init' && !budget.takeInit(now)) {
+          this.#deps.metrics.budgetDrop?.('reinit');
+          continue;
+        }
+        if (result.ok && this.#deps.onGuestLogMsg !== undefined) {
+          const logMsg = (result.message as { readonly log_msg?: unknown }).log_msg;
+          if (typeof logMsg === 'string' && logMsg.length > 0) this.#deps.onGuestLogMsg(logMsg);
+        }
+        this.#dispatch(result.ok
+          ? { type: 'message', at, message: result.message }
+          : { type: 'bad-message', at, reason: result.reason, nack: result.nack });
       }
-      this.#dispatch(result.ok
-        ? { type: 'message', at, message: result.message }
-        : { type: 'bad-message', at, reason: result.reason, nack: result.nack });
       if (generation !== this.#generation || this.#closed) return;
     }
+    if (cut >= 0) framer.reset();
   }
 
   /** Stops reading from the guest for `ms` (the kernel holds what it sends meanwhile). */
@@ -375,7 +460,7 @@ export class InstanceSession {
     if (deadline === undefined) return;
     // A timer may fire a fraction of a millisecond before the deadline by the monotonic clock.
     const now = this.#deps.clock.now();
-    this.#dispatch({ type: 'tick', at: deadline - now < 2 ? Math.max(now, deadline) : now });
+    this.#hot(deadline - now < 2 ? Math.max(now, deadline) : now, undefined);
   }
 
   #disarm(): void {
@@ -387,13 +472,6 @@ export class InstanceSession {
 
 /** The preencoded challenge frame lives in @guesthb/protocol (challenge-frame.ts); re-exported for the tests. */
 export { encodeChallenge };
-
-/** A framed line as the decoder would give it: parsed, or the too-long notice (no nack). */
-function decodeLine(framed: FramedLine): ParseResult | { readonly ok: false; readonly reason: string; readonly nack: undefined } {
-  return framed.kind === 'line'
-    ? parseMessage(framed.text, GUEST_TO_HOST_TYPES)
-    : { ok: false, reason: `line of ${framed.droppedBytes} bytes discarded`, nack: undefined };
-}
 
 /**
  * Where to cut `chunk` after its `max`-th newline: the length of what may be framed when a rest must be
@@ -410,3 +488,33 @@ function cutAfterNewlines(chunk: Buffer, max: number): number {
 }
 
 const NEWLINE = 0x0a;
+
+/**
+ * The challenge_response being read, for every session: read and consumed before the next line is (a session
+ * that must keep it past that copies it, #hot).
+ */
+const RESPONSE = new ChallengeResponseFields();
+
+/**
+ * Effects arrays, one per depth of nested dispatch (an effect may step another session: onReport, onStep),
+ * shared by all sessions and emptied after each step's effects are performed: no array per step (issue 17).
+ */
+const EFFECTS: InstanceEffect[][] = [];
+let effectsDepth = 0;
+
+function enterEffects(): InstanceEffect[] {
+  let fx = EFFECTS[effectsDepth];
+  if (fx === undefined) EFFECTS.push(fx = []);
+  effectsDepth++;
+  return fx;
+}
+
+function leaveEffects(fx: InstanceEffect[]): void {
+  clearEffects(fx);
+  effectsDepth--;
+}
+
+/** pop, not `length = 0`, which would drop the backing store the array is kept for. */
+function clearEffects(fx: InstanceEffect[]): void {
+  while (fx.length > 0) fx.pop();
+}

@@ -10,6 +10,7 @@ export * from './wire-encoder.js';
 export * from './line-framer.js';
 export * from './message-parser.js';
 export * from './hot-path-parser.js';
+export * from './response-bytes.js';
 export * from './wire-decoder.js';
 export * from './nack.js';
 export * from './challenge.js';

@@ -17,11 +17,34 @@ export type FramedLine =
   | { readonly kind: 'line'; readonly text: string }
   | { readonly kind: 'too-long'; readonly droppedBytes: number };
 
+/** What `LineFramer.next()` found (numbers, not objects: this runs on every heartbeat, issue 17). */
+export const FRAME = {
+  /** No complete line left in the chunk given to `begin()` (its rest is carried). */
+  done: 0,
+  /** A line inside the chunk, trimmed: bytes [lineStart, lineEnd) of `lineBytes`; `lineText()` decodes it. */
+  bytes: 1,
+  /** A line that needed decoding (carried over reads, or non-ASCII at its ends): `lineText()`. */
+  text: 2,
+  /** An over-long line was dropped: `droppedBytes`. */
+  tooLong: 3,
+} as const;
+export type FrameKind = (typeof FRAME)[keyof typeof FRAME];
+
 export class LineFramer {
   readonly maxLineBytes: number;
   #carry: Buffer = EMPTY;
   /** Bytes of the current over-long line dropped so far; -1 when not discarding. */
   #discarded = -1;
+  /** The chunk being framed by next(), and where its unframed part starts. */
+  #chunk: Uint8Array = EMPTY;
+  #pos = 0;
+  #text = '';
+  /** The chunk of the last FRAME.bytes line (valid until the next call). */
+  lineBytes: Uint8Array = EMPTY;
+  lineStart = 0;
+  lineEnd = 0;
+  /** Bytes dropped, for FRAME.tooLong. */
+  droppedBytes = 0;
 
   constructor(maxLineBytes: number = MAX_MESSAGE_BYTES) {
     this.maxLineBytes = maxLineBytes;
@@ -35,44 +58,102 @@ export class LineFramer {
   /** Feeds one chunk; returns every complete line (empty and blank lines skipped) in order. */
   push(chunk: Uint8Array): FramedLine[] {
     const out: FramedLine[] = [];
-    let start = 0;
-    for (;;) {
-      const nl = chunk.indexOf(NEWLINE, start);
-      if (nl === -1) break;
-      // An empty line with nothing carried or being discarded (the leading `\n` of every message) is skipped.
-      if (nl > start || this.#carry.length > 0 || this.#discarded >= 0) this.#finishLine(chunk, start, nl, out);
-      start = nl + 1;
+    this.begin(chunk);
+    for (let k = this.next(); k !== FRAME.done; k = this.next()) {
+      out.push(k === FRAME.tooLong ? { kind: 'too-long', droppedBytes: this.droppedBytes } : { kind: 'line', text: this.lineText() });
     }
-    if (start < chunk.length) this.#keep(chunk.subarray(start));
     return out;
   }
 
-  /** Drops any partial line (on disconnect). */
+  /**
+   * Starts framing `chunk`: then call next() until it returns FRAME.done, which carries the chunk's
+   * incomplete last line. The same lines as push(), without an array, a line object or a string per line.
+   * The chunk must not change until then; reset() abandons it.
+   */
+  begin(chunk: Uint8Array): void {
+    this.#chunk = chunk;
+    this.#pos = 0;
+  }
+
+  /** The next complete line of the chunk given to begin() (empty and blank lines skipped). */
+  next(): FrameKind {
+    const chunk = this.#chunk;
+    for (;;) {
+      const start = this.#pos;
+      const nl = chunk.indexOf(NEWLINE, start);
+      if (nl === -1) {
+        this.#chunk = EMPTY;
+        this.#pos = 0;
+        this.lineBytes = EMPTY;
+        if (start < chunk.length) this.#keep(chunk.subarray(start));
+        return FRAME.done;
+      }
+      this.#pos = nl + 1;
+      // An empty line with nothing carried or being discarded (the leading `\n` of every message) is skipped.
+      if (nl > start || this.#carry.length > 0 || this.#discarded >= 0) {
+        const kind = this.#finishLine(chunk, start, nl);
+        if (kind !== FRAME.done) return kind;
+      }
+    }
+  }
+
+  /** The text of the last FRAME.bytes or FRAME.text line, trimmed. */
+  lineText(): string {
+    if (this.#text !== '') return this.#text;
+    const b = this.lineBytes;
+    return Buffer.isBuffer(b) ? b.toString('utf8', this.lineStart, this.lineEnd) : UTF8.decode(b.subarray(this.lineStart, this.lineEnd));
+  }
+
+  /** Drops any partial line (on disconnect), and the rest of a chunk being framed. */
   reset(): void {
     this.#carry = EMPTY;
     this.#discarded = -1;
+    this.#chunk = EMPTY;
+    this.#pos = 0;
+    this.lineBytes = EMPTY;
+    this.#text = '';
   }
 
-  /** Ends the line whose last part is chunk[start, end). */
-  #finishLine(chunk: Uint8Array, start: number, end: number, out: FramedLine[]): void {
+  /** Ends the line whose last part is chunk[start, end); FRAME.done when it is blank. */
+  #finishLine(chunk: Uint8Array, start: number, end: number): FrameKind {
     const tailBytes = end - start;
+    this.#text = '';
     if (this.#discarded >= 0) {
-      out.push({ kind: 'too-long', droppedBytes: this.#discarded + tailBytes });
+      this.droppedBytes = this.#discarded + tailBytes;
       this.#discarded = -1;
-      return;
+      return FRAME.tooLong;
     }
     const total = this.#carry.length + tailBytes;
     if (total > this.maxLineBytes) {   // [WIRE-2]
-      out.push({ kind: 'too-long', droppedBytes: total });
-    } else {
-      // The common case, a whole line in one Buffer read, is decoded in place (no view object per line, issue 17).
-      const raw = this.#carry.length === 0
-        ? (Buffer.isBuffer(chunk) ? chunk.toString('utf8', start, end) : UTF8.decode(chunk.subarray(start, end)))
-        : UTF8.decode(Buffer.concat([this.#carry, chunk.subarray(start, end)]));
-      const text = raw.trim();   // [WIRE-3] blanks and \r around a line are ignored
-      if (text.length > 0) out.push({ kind: 'line', text });
+      this.#carry = EMPTY;
+      this.droppedBytes = total;
+      return FRAME.tooLong;
     }
+    if (this.#carry.length === 0) {
+      // The common case, a whole line in one read, stays in the chunk (no view, string or object, issue 17).
+      // [WIRE-3] blanks and \r around a line are ignored: ASCII whitespace is trimmed here; a line that starts
+      // or ends with a non-ASCII byte (perhaps Unicode whitespace) is decoded and trimmed as a string.
+      let a = start;
+      let b = end;
+      while (a < b && isAsciiSpace(chunk[a] as number)) a++;
+      while (b > a && isAsciiSpace(chunk[b - 1] as number)) b--;
+      if (a === b) return FRAME.done;
+      this.lineBytes = chunk;
+      this.lineStart = a;
+      this.lineEnd = b;
+      if ((chunk[a] as number) < 0x80 && (chunk[b - 1] as number) < 0x80) return FRAME.bytes;
+      const raw = Buffer.isBuffer(chunk) ? chunk.toString('utf8', start, end) : UTF8.decode(chunk.subarray(start, end));
+      return this.#textLine(raw);
+    }
+    const raw = UTF8.decode(Buffer.concat([this.#carry, chunk.subarray(start, end)]));
     this.#carry = EMPTY;
+    return this.#textLine(raw);
+  }
+
+  #textLine(raw: string): FrameKind {
+    this.#text = raw.trim();
+    this.lineBytes = EMPTY;
+    return this.#text.length > 0 ? FRAME.text : FRAME.done;
   }
 
   #keep(rest: Uint8Array): void {
@@ -87,4 +168,9 @@ export class LineFramer {
     }
     this.#carry = Buffer.concat([this.#carry, rest]);
   }
+}
+
+/** The whitespace String#trim removes that is ASCII: tab, LF, VT, FF, CR, space. */
+function isAsciiSpace(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d);
 }
