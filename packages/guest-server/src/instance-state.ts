@@ -117,7 +117,11 @@ export interface InstanceState {
   readonly lossHeldUntil?: number | undefined;
 }
 
-/** A fresh record: no channel yet, reporting as given (daemons §2.1 defaults). */
+/**
+ * A fresh record: no channel yet, reporting as given (daemons §2.1 defaults). Every field is present, the
+ * optional ones undefined, in the order of the heartbeat's states (heartbeat-machine.ts `heartbeatState`), so
+ * that a session's states share one map (issue 17).
+ */
 export function initialInstanceState(now: number, reporting = false): InstanceState {
   return {
     link: { kind: 'no-channel' },
@@ -130,6 +134,10 @@ export function initialInstanceState(now: number, reporting = false): InstanceSt
     lastSignAt: now,
     unhealthy: undefined,
     sequence: 0,
+    departure: undefined,
+    initDeadline: undefined,
+    lost: undefined,
+    lossHeldUntil: undefined,
   };
 }
 
