@@ -129,8 +129,10 @@ export function createGuestAgent(deps: GuestAgentDeps): GuestAgent {
   const limits: InventoryLimits = { ...DEFAULT_INVENTORY_LIMITS, tombstoneTtlMs: config.tombstoneTtlMs, ...deps.limits };
   let state = emptyAgentState(limits);
   const inventory = liveReader(() => state);
-  const metrics = createAgentMetrics(inventory);
-  const vim = createVimClient({ baseUrl: config.vimEventUrl, dispatcher, timeoutMs: deps.vimTimeoutMs ?? 20_000 });
+  // The outbox is built below with the metrics' observer; its figures are read at scrape time only.
+  const metrics = createAgentMetrics(inventory, () => outbox.stats());
+  const vimTimeoutMs = deps.vimTimeoutMs ?? 20_000;
+  const vim = createVimClient({ baseUrl: config.vimEventUrl, dispatcher, timeoutMs: vimTimeoutMs });
   const servers = reachability.wrap(createServerClient({ dispatcher, timeoutMs: deps.serverTimeoutMs ?? 5_000, token: () => token }));
   const actionServers = createServerClient({ dispatcher, timeoutMs: deps.actionForwardTimeoutMs ?? 2_000, token: () => token });
   const store = deps.store;
@@ -146,9 +148,11 @@ export function createGuestAgent(deps: GuestAgentDeps): GuestAgent {
   const outboxStore = scoped(OUTBOX_PREFIX);
   const outboxLog = log.child({ component: 'vim-outbox' });
   const outbox = new VimOutbox({
-    clock: deps.clock, random: deps.random, send: (event) => vim.sendEvent(event), log: outboxLog,
+    clock: deps.clock, random: deps.random, send: (event, signal) => vim.sendEvent(event, signal), log: outboxLog,
     onDelivered: (event) => dispatch({ type: 'vim-delivered', event }),
-    observer: metrics.outboxObserver, ...(deps.outbox === undefined ? {} : { options: deps.outbox }),
+    observer: metrics.outboxObserver,
+    // A batch's deadline: past the request timeout, so a request that times out on its own ends first.
+    options: { sendTimeoutMs: vimTimeoutMs + 5_000, ...deps.outbox },
     ...(outboxStore === undefined ? {} : { store: outboxStore }),
   });
   const commander = new ServerCommander({
@@ -262,7 +266,7 @@ export function createGuestAgent(deps: GuestAgentDeps): GuestAgent {
     problems: () => reachability.reasons(state.servers.values()),
     unauthenticated: !tokenRing.enabled && !isLoopbackAddress(config.rxHost),
     now: () => deps.clock.now(),
-    health: () => ({ ok: listening, detail: { hosts: state.hosts.size, instances: state.instances.size, outbox: outbox.size } }),
+    health: () => ({ ok: listening, detail: { hosts: state.hosts.size, instances: state.instances.size, outbox: outbox.size, outboxSendAgeMs: Math.round(outbox.stats().oldestInFlightAgeMs) } }),
   });
   void rxApp.register(operatorRoutes, { fleet, token: () => token, log: log.child({ component: 'operator' }), clock: deps.clock });
   // Bounded connections on both listeners (issue 11 item 3).

@@ -16,7 +16,13 @@ export interface AgentMetrics {
   readonly outboxObserver: VimOutboxObserver;
 }
 
-export function createAgentMetrics(inventory: InventoryReader): AgentMetrics {
+/** The VIM outbox's figures read at scrape time (its OutboxStats). */
+export interface OutboxFigures {
+  readonly oldestUnackedAgeMs: number;
+  readonly oldestInFlightAgeMs: number;
+}
+
+export function createAgentMetrics(inventory: InventoryReader, outbox?: () => OutboxFigures): AgentMetrics {
   const registry = new Registry();
   // Process metrics (CPU, RSS, heap, event-loop lag, GC) under the usual names. prom-client names three
   // gauges *_total, which `promtool check metrics` rejects: they go (nodejs_active_handles{type} stays).
@@ -32,6 +38,17 @@ export function createAgentMetrics(inventory: InventoryReader): AgentMetrics {
     labelNames: ['kind', 'outcome'] as const, registers: [registry],
   });
   const outboxDepth = new Gauge({ name: 'guest_agent_outbox_depth', help: 'Events waiting for the VIM', registers: [registry] });
+  if (outbox !== undefined) {
+    new Gauge({
+      name: 'guest_agent_outbox_oldest_age_seconds', help: 'Age of the oldest event the VIM does not have yet (0 when none)', registers: [registry],
+      collect() { this.set(outbox().oldestUnackedAgeMs / 1_000); },
+    });
+    // A batch that does not settle shows here first (bounded by the batch deadline, vimTimeoutMs + 5 s).
+    new Gauge({
+      name: 'guest_agent_outbox_send_age_seconds', help: 'Age of the batch of VIM events in flight (0 when none)', registers: [registry],
+      collect() { this.set(outbox().oldestInFlightAgeMs / 1_000); },
+    });
+  }
   const auditRuns = new Counter({
     name: 'guest_agent_audit_runs_total', help: 'Audit passes by audit (vim-host-state, vim-host-instances, server) and outcome (ok, error)',
     labelNames: ['audit', 'outcome'] as const, registers: [registry],

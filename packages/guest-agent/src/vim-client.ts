@@ -19,7 +19,8 @@ import { vimEventRequest, type VimEvent } from './vim-events.js';
 export type SendOutcome = 'delivered' | 'no-reply' | 'rejected' | 'retry';
 
 export interface VimClient {
-  sendEvent(event: VimEvent): Promise<SendOutcome>;
+  /** One event; `signal` aborts the request (outcome `retry`). */
+  sendEvent(event: VimEvent, signal?: AbortSignal): Promise<SendOutcome>;
   /** A: the VIM's host state; throws GA_ERR_VIM_STATUS on any failure (the audit retries). */
   getHostState(hostUuid: string, hostname: string): Promise<VimServiceState>;
   /** B: the instances the VIM has on a host; throws GA_ERR_VIM_STATUS on any failure. */
@@ -34,13 +35,14 @@ export interface VimClientDeps {
 }
 
 export function createVimClient(deps: VimClientDeps): VimClient {
-  const call = async (method: Dispatcher.HttpMethod, path: string, body: string | undefined): Promise<{ statusCode: number; text: string }> => {
+  const call = async (method: Dispatcher.HttpMethod, path: string, body: string | undefined, signal?: AbortSignal): Promise<{ statusCode: number; text: string }> => {
     const headers: Record<string, string> = { 'user-agent': AGENT_USER_AGENT, 'content-type': 'application/json' };
     if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
     const res = await request(`${deps.baseUrl}${path}`, {
       method, headers, reset: true, dispatcher: deps.dispatcher,
       headersTimeout: deps.timeoutMs, bodyTimeout: deps.timeoutMs,
       ...(body === undefined ? {} : { body }),
+      ...(signal === undefined ? {} : { signal }),
     });
     const text = await res.body.text();
     return { statusCode: res.statusCode, text };
@@ -63,14 +65,16 @@ export function createVimClient(deps: VimClientDeps): VimClient {
   };
 
   return {
-    async sendEvent(event) {
+    async sendEvent(event, signal) {
       const { path, body } = vimEventRequest(event);
       try {
-        const res = await call('PATCH', path, body);
+        const res = await call('PATCH', path, body, signal);
         if (res.statusCode >= 200 && res.statusCode <= 204) return 'delivered';
         if (res.statusCode >= 400 && res.statusCode < 500) return 'rejected';
         return 'retry';
       } catch (err) {
+        // Aborted at the outbox's deadline: not delivered, whatever the socket did meanwhile.
+        if (signal?.aborted === true) return 'retry';
         return isNoReply(err) ? 'no-reply' : 'retry';
       }
     },

@@ -13,7 +13,7 @@
  * not (the server audit re-derives them).
  */
 import {
-  Outbox, type KeyValueStore, type OutboxItem, type OutboxLog, type OutboxOptions, type Priority, type QueuedEntry, type SettleResult,
+  Outbox, type KeyValueStore, type OutboxItem, type OutboxLog, type OutboxOptions, type OutboxStats, type Priority, type QueuedEntry, type SettleResult,
 } from '@guesthb/outbox';
 import type { Clock } from '@guesthb/protocol';
 import type { SendOutcome } from './vim-client.js';
@@ -31,6 +31,11 @@ export const DEFAULT_VIM_OUTBOX_OPTIONS: OutboxOptions = Object.freeze({
   /** Lanes sent at once within a batch (the VIM's listener is single-threaded: vim §2.1). */
   concurrency: 1,
   backoff: Object.freeze({ baseMs: 200, maxMs: 1_000, jitter: 0.5 }),
+  /**
+   * Deadline of one batch: 5 s past the VIM request timeout (20 s), so a request that times out on its own
+   * ends its batch first; what is still going then is aborted (createGuestAgent derives it from vimTimeoutMs).
+   */
+  sendTimeoutMs: 25_000,
 });
 
 /** Requests in flight at once inside one batch (one per lane). */
@@ -39,7 +44,8 @@ const LANES_AT_ONCE = 4;
 export interface VimOutboxDeps {
   readonly clock: Clock;
   readonly random: () => number;
-  readonly send: (event: VimEvent) => Promise<SendOutcome>;
+  /** One request; `signal` aborts it at the batch deadline (the outcome is then `retry`). */
+  readonly send: (event: VimEvent, signal: AbortSignal) => Promise<SendOutcome>;
   /** The listener has it (delivered, no-reply or rejected): it will not be sent again. */
   readonly onDelivered: (event: VimEvent) => void;
   readonly log: OutboxLog;
@@ -94,7 +100,7 @@ export class VimOutbox {
     this.#outbox = new Outbox<VimEvent>({
       clock: deps.clock, random: deps.random, log: deps.log,
       options: { ...DEFAULT_VIM_OUTBOX_OPTIONS, ...deps.options },
-      send: (entries) => this.#send(entries),
+      send: (entries, signal) => this.#send(entries, signal),
       metrics: {
         depth: (n) => {
           deps.observer.depth(n);
@@ -135,12 +141,21 @@ export class VimOutbox {
     return this.#outbox.close();
   }
 
+  /** Depth, oldest unacknowledged age, age of the batch in flight, failures (metrics and /healthz). */
+  stats(): OutboxStats {
+    return this.#outbox.stats();
+  }
+
   toJSON(): object {
     return this.#outbox.stats();
   }
 
-  /** One batch: lanes in parallel (a few at once), each lane's events in order, a lane stops at its first failure and no lane starts after one. */
-  async #send(entries: readonly QueuedEntry<VimEvent>[]): Promise<SettleResult> {
+  /**
+   * One batch: lanes in parallel (a few at once), each lane's events in order, a lane stops at its first
+   * failure and no lane starts after one. At the batch deadline (`signal`) the requests in flight are aborted
+   * and nothing more starts: the batch settles with what the VIM has.
+   */
+  async #send(entries: readonly QueuedEntry<VimEvent>[], signal: AbortSignal): Promise<SettleResult> {
     const lanes = new Map<string, QueuedEntry<VimEvent>[]>();
     for (const entry of entries) {
       const list = lanes.get(entry.lane) ?? [];
@@ -154,7 +169,7 @@ export class VimOutbox {
     const worker = async (): Promise<void> => {
       for (let lane = queue.shift(); lane !== undefined; lane = queue.shift()) {
         for (const entry of lane) {
-          const outcome = await this.#deps.send(entry.payload).catch((): SendOutcome => 'retry');
+          const outcome = signal.aborted ? 'retry' : await this.#deps.send(entry.payload, signal).catch((): SendOutcome => 'retry');
           this.#deps.observer.sent(entry.payload.kind, outcome);
           if (outcome === 'retry') {
             failures++;

@@ -175,7 +175,8 @@ describe('close', () => {
     await vim.down();
     const server = new FakeServer('compute-0');
     await server.post(rxUrl, [server.event('running', { instance: server.info(A, { reporting: 'enabled', heartbeating: 'enabled' }) })]);
-    await expect.poll(() => clock.pendingTimers).toBe(3); // two audits and one retry
+    // Two audits, the tick, and the VIM outbox's one timer: its send's deadline, then its retry.
+    await expect.poll(() => clock.pendingTimers).toBe(4);
     await agent.close();
     expect(clock.pendingTimers).toBe(0);
     await agent.close(); // idempotent

@@ -6,7 +6,7 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '@guesthb/outbox';
-import { ManualClock } from '@guesthb/protocol';
+import { ManualClock, type Clock, type TimerHandle } from '@guesthb/protocol';
 import { VimOutbox, type SendOutcome, type VimEvent } from '../src/index.js';
 
 function setUp(options: { store?: MemoryStore; vimUp?: () => boolean } = {}): {
@@ -106,4 +106,105 @@ describe('VIM outbox (issue 12 item 3)', () => {
     await run(clock, 1_250);
     expect(sent.map((e) => (e as { episode?: string }).episode).at(-1)).toBe('b');
   });
+
+  it('[flake B] the VIM back mid-batch: the alarm whose request was refused goes after its lane backoff, even when the timer fires early', async () => {
+    // Seed 949729: the service events of the other lanes were delivered, the alarm's lane backed off alone,
+    // its retry timer fired before performance.now() reached the deadline and the pass that read the clock
+    // twice armed nothing: the alarm waited for a push that never came.
+    const clock = new EarlyClock(0.01);
+    const sent: VimEvent[] = [];
+    let refuseAlarm = true;
+    const outbox = new VimOutbox({
+      clock, random: () => 0.5, log: pino({ level: 'silent' }),
+      send: (event): Promise<SendOutcome> => {
+        if (event.kind === 'alarm-failed' && refuseAlarm) {
+          refuseAlarm = false; // refused just before the listener was back
+          return Promise.resolve('retry');
+        }
+        sent.push(event);
+        return Promise.resolve('no-reply');
+      },
+      onDelivered: () => undefined,
+      observer: { sent: () => undefined, depth: () => undefined, coalesced: () => undefined },
+    });
+    outbox.enqueue(failed(1, 'loss-1'));
+    outbox.enqueue(service(2, true));
+    outbox.start();
+    await flush();
+    expect(sent).toEqual([service(2, true)]);
+    clock.readStepMs = 0.02;
+    clock.runUntil(2_000);
+    await flush();
+    expect(sent).toEqual([service(2, true), failed(1, 'loss-1')]);
+    await outbox.close();
+  });
+
+  it('a batch past its deadline is aborted: the request in flight counts as not delivered and is sent again', async () => {
+    const clock = new ManualClock();
+    const signals: AbortSignal[] = [];
+    const outbox = new VimOutbox({
+      clock, random: () => 0.5, log: pino({ level: 'silent' }), options: { sendTimeoutMs: 25_000 },
+      send: (_event, signal): Promise<SendOutcome> => {
+        signals.push(signal);
+        if (signals.length > 1) return Promise.resolve('delivered');
+        // A request that hangs until it is aborted (as undici's does with a signal).
+        return new Promise((resolve) => signal.addEventListener('abort', () => resolve('retry')));
+      },
+      onDelivered: () => undefined,
+      observer: { sent: () => undefined, depth: () => undefined, coalesced: () => undefined },
+    });
+    outbox.start();
+    outbox.enqueue(failed(1, 'loss-1'));
+    clock.advance(24_000);
+    await flush();
+    expect(outbox.toJSON()).toMatchObject({ depth: 1, oldestInFlightAgeMs: 24_000 });
+    clock.advance(1_000);
+    await flush();
+    expect(signals[0]?.aborted).toBe(true);
+    await run(clock, 1_000);
+    expect(signals).toHaveLength(2);
+    expect(outbox.size).toBe(0);
+    await outbox.close();
+    expect(clock.pendingTimers).toBe(0);
+  });
 });
+
+/**
+ * Time as Node keeps it under load: each reading of now() finds it moved on by `readStepMs`, and a timer
+ * fires `earlyMs` before its deadline (a timer counts from the loop's cached, ms-truncated time).
+ */
+class EarlyClock implements Clock {
+  readStepMs = 0;
+  #t = 0;
+  #nextId = 0;
+  readonly #timers = new Map<number, { readonly at: number; readonly fn: () => void }>();
+
+  constructor(readonly earlyMs: number) {}
+
+  now(): number {
+    const t = this.#t;
+    this.#t += this.readStepMs;
+    return t;
+  }
+
+  setTimeout(fn: () => void, delayMs: number): TimerHandle {
+    this.#timers.set(++this.#nextId, { at: this.#t + Math.max(0, delayMs), fn });
+    return this.#nextId;
+  }
+
+  clearTimeout(handle: TimerHandle): void {
+    if (typeof handle === 'number') this.#timers.delete(handle);
+  }
+
+  /** Fires every timer due by `untilMs` in deadline order, each `earlyMs` early. */
+  runUntil(untilMs: number): void {
+    for (;;) {
+      const [id, due] = [...this.#timers].sort(([, a], [, b]) => a.at - b.at)[0] ?? [];
+      if (id === undefined || due === undefined || due.at > untilMs) break;
+      this.#timers.delete(id);
+      this.#t = Math.max(this.#t, due.at - this.earlyMs);
+      due.fn();
+    }
+    this.#t = Math.max(this.#t, untilMs);
+  }
+}

@@ -15,7 +15,7 @@ export interface AgentClientDeps {
 /** A SendBatch that posts to the agent and returns its acknowledgement. */
 export function createAgentClient(deps: AgentClientDeps): SendBatch {
   const url = new URL(PeerPath.EVENTS, `${deps.agentUrl}/`);
-  return async (events: readonly PeerEvent[]): Promise<BatchAck> => {
+  return async (events: readonly PeerEvent[], signal?: AbortSignal): Promise<BatchAck> => {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     const token = deps.token();
     if (token !== undefined) headers['authorization'] = `Bearer ${token}`;
@@ -26,6 +26,8 @@ export function createAgentClient(deps: AgentClientDeps): SendBatch {
       dispatcher: deps.dispatcher,
       headersTimeout: deps.timeoutMs,
       bodyTimeout: deps.timeoutMs,
+      // The outbox's send deadline (createAgentOutbox): also covers the connect and a body never read.
+      ...(signal === undefined ? {} : { signal }),
     });
     if (res.statusCode < 200 || res.statusCode > 299) {
       const text = (await res.body.text()).slice(0, 200);

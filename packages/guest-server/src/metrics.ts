@@ -129,7 +129,7 @@ export class ServerMetrics implements SessionMetrics, OutboxMetrics {
    */
   registerState(source: {
     readonly journal: () => { readonly fileBytes: number; readonly writeErrors: number; readonly compactions: number };
-    readonly outbox: () => { readonly oldestUnackedAgeMs: number };
+    readonly outbox: () => { readonly oldestUnackedAgeMs: number; readonly oldestInFlightAgeMs: number };
   }): void {
     const gauge = (name: string, help: string, read: () => number): Gauge => new Gauge({
       name, help, registers: [this.registry],
@@ -153,6 +153,8 @@ export class ServerMetrics implements SessionMetrics, OutboxMetrics {
     counter('guest_server_state_journal_write_errors_total', 'Journal writes that failed (disk full, I/O error): state may not survive a restart', () => source.journal().writeErrors);
     counter('guest_server_state_journal_compactions_total', 'Journal compactions', () => source.journal().compactions);
     gauge('guest_server_outbox_oldest_age_seconds', 'Age of the oldest event the agent has not acknowledged (0 when none)', () => source.outbox().oldestUnackedAgeMs / 1_000);
+    // A send that does not settle shows here first (bounded by the send deadline, 10 s).
+    gauge('guest_server_outbox_send_age_seconds', 'Age of the send to the agent in flight (0 when none)', () => source.outbox().oldestInFlightAgeMs / 1_000);
   }
 
   connectionRefused(reason: string): void {

@@ -13,8 +13,8 @@ export interface BatchAck {
   readonly reannounce: boolean;
 }
 
-/** Sends one batch; resolves with the acknowledgement, rejects on any failure. */
-export type SendBatch = (events: readonly PeerEvent[]) => Promise<BatchAck>;
+/** Sends one batch; resolves with the acknowledgement, rejects on any failure or when `signal` aborts. */
+export type SendBatch = (events: readonly PeerEvent[], signal?: AbortSignal) => Promise<BatchAck>;
 
 /**
  * Retry delays toward the agent: 200 ms doubling to 1 s (± 25 %). The short cap bounds the time from the
@@ -22,6 +22,14 @@ export type SendBatch = (events: readonly PeerEvent[]) => Promise<BatchAck>;
  * connection per second per compute host.
  */
 export const AGENT_RETRY: BackoffPolicy = Object.freeze({ baseMs: 200, maxMs: 1_000, jitter: 0.5 });
+
+/**
+ * Deadline of one send to the agent: the request is aborted then and retried with the backoff. Twice the
+ * agent client's 5 s header/body timeouts, and below what notices a stall (healthz degrades at 15 s of an
+ * unacknowledged event): undici's timeouts do not cover its 10 s connect, and nothing covers a promise that
+ * never settles, which would hold the one send in flight and every event behind it.
+ */
+export const AGENT_SEND_DEADLINE_MS = 10_000;
 
 /** The lane of the registration. Instance lanes are uuids (36 characters), so they never meet it. */
 export const SERVER_LANE = 'server';
@@ -71,6 +79,8 @@ export interface AgentOutboxDeps {
   /** The agent has no server-ready on record for us (EventAck.reannounce). */
   readonly onReannounce: () => void;
   readonly retry?: BackoffPolicy;
+  /** Deadline of one send (default AGENT_SEND_DEADLINE_MS). */
+  readonly sendTimeoutMs?: number;
 }
 
 /** The outbox toward the agent (restored from the store when one is given). */
@@ -79,7 +89,10 @@ export function createAgentOutbox(deps: AgentOutboxDeps): Outbox<PeerEvent> {
     clock: deps.clock,
     random: deps.random,
     log: deps.log,
-    options: { maxEntries: deps.maxEntries, maxBatchEntries: MAX_EVENTS_PER_BATCH, concurrency: 1, backoff: deps.retry ?? AGENT_RETRY },
+    options: {
+      maxEntries: deps.maxEntries, maxBatchEntries: MAX_EVENTS_PER_BATCH, concurrency: 1, backoff: deps.retry ?? AGENT_RETRY,
+      sendTimeoutMs: deps.sendTimeoutMs ?? AGENT_SEND_DEADLINE_MS,
+    },
     ...(deps.store === undefined ? {} : { store: deps.store }),
     restorePayload: (payload) => {
       const parsed = PeerEventSchema.safeParse(payload);
@@ -90,8 +103,8 @@ export function createAgentOutbox(deps: AgentOutboxDeps): Outbox<PeerEvent> {
       sent: (n) => deps.metrics.sent(n),
       sendFailed: () => deps.metrics.sendFailed(),
     },
-    send: async (entries) => {
-      const ack = await deps.send(entries.map((e) => e.payload));
+    send: async (entries, signal) => {
+      const ack = await deps.send(entries.map((e) => e.payload), signal);
       if (ack.reannounce) deps.onReannounce();
       return { acked: ack.acked };
     },
