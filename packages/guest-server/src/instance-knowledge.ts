@@ -98,15 +98,21 @@ export function knowledgeChanged(a: InstanceState, b: InstanceState): boolean {
 export function conditionOf(s: InstanceState): { readonly condition: InstanceCondition; readonly lossAction: CorrectiveAction | undefined } {
   if (s.lost !== undefined) return { condition: 'failed', lossAction: s.lost };
   // Restored as heartbeating, or reconnected: not confirmed until the init.
-  if (s.initDeadline !== undefined) return { condition: 'waiting-init', lossAction: undefined };
+  if (s.initDeadline !== undefined) return WAITING_INIT;
   if (s.heartbeating) {
     const u = s.unhealthy;
     if (u !== undefined && u.action !== 'none' && u.action !== 'unknown') return { condition: 'unhealthy', lossAction: u.action };
-    return { condition: 'healthy', lossAction: undefined };
+    return HEALTHY;
   }
   if (s.link.kind === 'connected') {
     // Initialised, first answer pending: heartbeating expected but not confirmed (a loss follows if none).
-    return { condition: s.cycle.kind === 'cycling' ? 'waiting-init' : 'not-monitored', lossAction: undefined };
+    return s.cycle.kind === 'cycling' ? WAITING_INIT : NOT_MONITORED;
   }
-  return { condition: 'disconnected', lossAction: undefined };
+  return DISCONNECTED;
 }
+
+/** The answers without a loss action, shared: conditionOf runs after every step (issue 17). */
+const HEALTHY = Object.freeze({ condition: 'healthy', lossAction: undefined } as const);
+const WAITING_INIT = Object.freeze({ condition: 'waiting-init', lossAction: undefined } as const);
+const NOT_MONITORED = Object.freeze({ condition: 'not-monitored', lossAction: undefined } as const);
+const DISCONNECTED = Object.freeze({ condition: 'disconnected', lossAction: undefined } as const);

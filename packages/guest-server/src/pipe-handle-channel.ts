@@ -49,6 +49,20 @@ const UV_EOF = -4095;
 
 /** One read buffer for every channel: a read is handed to the session synchronously and never kept. */
 const READ_BUFFER = Buffer.alloc(64 * 1024);
+/**
+ * Views of READ_BUFFER's first n bytes, made once per length up to MAX_CACHED_VIEW: a read of a heartbeat's
+ * answer is ~170 bytes, and a new Buffer object per read was ~100 bytes of garbage per heartbeat (issue 17).
+ * The view is what onData gets; like the bytes under it, it is the channel's until onData returns.
+ */
+const VIEWS: (Buffer | undefined)[] = [];
+const MAX_CACHED_VIEW = 1024;
+
+function readView(n: number): Buffer {
+  if (n > MAX_CACHED_VIEW) return Buffer.from(READ_BUFFER.buffer, READ_BUFFER.byteOffset, n);
+  let view = VIEWS[n];
+  if (view === undefined) VIEWS[n] = view = Buffer.from(READ_BUFFER.buffer, READ_BUFFER.byteOffset, n);
+  return view;
+}
 
 let bindings: Bindings | null | undefined;
 
@@ -201,7 +215,7 @@ class PipeHandleChannel implements ChannelSocket {
   #onRead(nread: number): void {
     if (this.#closed) return;
     if (nread > 0) {
-      this.#handlers.onData(Buffer.from(READ_BUFFER.buffer, READ_BUFFER.byteOffset, nread));
+      this.#handlers.onData(readView(nread));
       // A full read means the guest writes faster than one read per turn (a flood): yield to the timers and
       // the other guests before reading more, or libuv reads up to 32 chunks in a row.
       if (nread >= YIELD_AFTER_BYTES && !this.#closed && !this.#throttled && !this.#yielding) {
