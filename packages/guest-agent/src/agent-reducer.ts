@@ -123,6 +123,9 @@ export function step(state: AgentState, input: AgentInput, nowMs: number): Agent
     case 'vim-delivered':
       delivered(inv, input.event);
       break;
+    case 'vim-dropped':
+      dropped(inv, input.event);
+      break;
     case 'tick':
       tick(inv, nowMs, fx);
       break;
@@ -182,6 +185,19 @@ function delivered(inv: Inventory, event: VimEvent): void {
   if (told === undefined || alarm === undefined || alarm.episode !== (event.episode ?? '')) return;
   // A deleted instance's alarm is forgotten once delivered (its tombstone stops any later event).
   inv.setTold(event.uuid, { ...told, [slot]: inv.instance(event.uuid) === undefined ? undefined : { ...alarm, pending: false } });
+}
+
+/**
+ * The VIM outbox dropped a service event (evicted at its bound, or refused): told-state is written when an
+ * event is queued, so without this the VIM would never get that state (the audit compares with told-state
+ * and finds nothing to send) and could even keep an older one (an in-flight predecessor that failed takes
+ * the key back and is sent). Forgetting it makes the next server audit tell the instance's state again.
+ */
+function dropped(inv: Inventory, event: VimEvent): void {
+  if (event.kind !== 'service') return;
+  const told = inv.told(event.uuid);
+  if (told === undefined || !sameService(told.service, event)) return;
+  inv.setTold(event.uuid, { ...told, service: undefined });
 }
 
 /**

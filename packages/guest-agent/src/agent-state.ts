@@ -168,6 +168,8 @@ export type AgentInput =
   | { readonly type: 'server-audit-reply'; readonly hostname: string; readonly reply: InstanceQueryReply; readonly queriedAtMs: number }
   /** The VIM listener took an event (delivered, no-reply or rejected: it will never be sent again). */
   | { readonly type: 'vim-delivered'; readonly event: VimEvent }
+  /** The VIM outbox dropped an event it will never send (a service event evicted at its bound or refused). */
+  | { readonly type: 'vim-dropped'; readonly event: VimEvent }
   /** Periodic: vote deadlines and tombstone expiry. */
   | { readonly type: 'tick' };
 

@@ -150,6 +150,7 @@ export function createGuestAgent(deps: GuestAgentDeps): GuestAgent {
   const outbox = new VimOutbox({
     clock: deps.clock, random: deps.random, send: (event, signal) => vim.sendEvent(event, signal), log: outboxLog,
     onDelivered: (event) => dispatch({ type: 'vim-delivered', event }),
+    onDropped: (event) => dispatch({ type: 'vim-dropped', event }),
     observer: metrics.outboxObserver,
     // A batch's deadline: past the request timeout, so a request that times out on its own ends first.
     options: { sendTimeoutMs: vimTimeoutMs + 5_000, ...deps.outbox },

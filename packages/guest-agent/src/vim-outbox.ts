@@ -48,6 +48,11 @@ export interface VimOutboxDeps {
   readonly send: (event: VimEvent, signal: AbortSignal) => Promise<SendOutcome>;
   /** The listener has it (delivered, no-reply or rejected): it will not be sent again. */
   readonly onDelivered: (event: VimEvent) => void;
+  /**
+   * The event will never be sent: evicted at the bound or refused (service events only). The agent forgets
+   * that it told the VIM this state, so the level-triggered audit sends the instance's state again.
+   */
+  readonly onDropped?: (event: VimEvent) => void;
   readonly log: OutboxLog;
   readonly observer: VimOutboxObserver;
   readonly options?: Partial<OutboxOptions>;
@@ -127,7 +132,9 @@ export class VimOutbox {
 
   /** Queues an event for its instance's lane; never blocks. */
   enqueue(event: VimEvent): void {
-    this.#outbox.push(vimOutboxItem(event, this.#deps.clock.now()));
+    const outcome = this.#outbox.push(vimOutboxItem(event, this.#deps.clock.now()));
+    if (outcome.result === 'refused') this.#deps.onDropped?.(event);
+    else if (outcome.result === 'queued' && outcome.evicted !== undefined) this.#deps.onDropped?.(outcome.evicted.payload);
   }
 
   /** Resolves when nothing is queued (tests). */

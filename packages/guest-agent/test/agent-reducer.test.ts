@@ -140,6 +140,28 @@ describe('agent reducer: service events (issue point 8)', () => {
     expect(vimEvents(fx).map((e) => (e as { status: string }).status)).toEqual(['enabled', 'disabled']);
     expect(state.instances.get(U)?.heartbeating).toBe(false);
   });
+
+  it('[flake C] a service event the VIM outbox dropped (evicted at its bound) is told again by the next audit', () => {
+    // Told-state is written when an event is queued: without forgetting a dropped one, the audit compared
+    // with a state the VIM never got and sent nothing (README "the audits restore that state" was false).
+    const stopped = server.event('stopped', { instance: info(U, { heartbeating: 'disabled' }), reason: 'exit' });
+    const first = run(base(), [events(stopped)]);
+    const [queued] = vimEvents(first.fx);
+    expect(queued).toMatchObject({ kind: 'service', uuid: U, status: 'disabled' });
+    const quiet = run(first.state, [audit([info(U, { heartbeating: 'disabled' })], 2_000)], 2_000);
+    expect(vimEvents(quiet.fx)).toEqual([]);
+    const again = run(first.state, [{ type: 'vim-dropped', event: queued as VimEvent }, audit([info(U, { heartbeating: 'disabled' })], 2_000)], 2_000);
+    expect(vimEvents(again.fx)).toEqual([queued]);
+  });
+
+  it('a dropped service event older than what the VIM was told since changes nothing', () => {
+    const running = server.event('running', { instance: info(U, { heartbeating: 'enabled' }) });
+    const stopped = server.event('stopped', { instance: info(U, { heartbeating: 'disabled' }), reason: 'exit' });
+    const { state, fx } = run(base(), [events(running), events(stopped)]);
+    const [older] = vimEvents(fx);
+    const after = run(state, [{ type: 'vim-dropped', event: older as VimEvent }]).state;
+    expect(after.told.get(U)?.service?.status).toBe('disabled');
+  });
 });
 
 describe('agent reducer: tombstones (issue 12 item 6)', () => {

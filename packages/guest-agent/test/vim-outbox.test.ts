@@ -107,6 +107,27 @@ describe('VIM outbox (issue 12 item 3)', () => {
     expect(sent.map((e) => (e as { episode?: string }).episode).at(-1)).toBe('b');
   });
 
+  it('tells the agent of every service event it will never send: evicted at the bound, or refused', async () => {
+    const clock = new ManualClock();
+    const dropped: VimEvent[] = [];
+    const outbox = new VimOutbox({
+      clock, random: () => 0.5, log: pino({ level: 'silent' }), options: { maxEntries: 2 },
+      send: (): Promise<SendOutcome> => Promise.resolve('retry'),
+      onDelivered: () => undefined, onDropped: (event) => dropped.push(event),
+      observer: { sent: () => undefined, depth: () => undefined, coalesced: () => undefined },
+    });
+    outbox.enqueue(service(1, true));
+    outbox.enqueue(service(2, true));
+    outbox.enqueue(service(3, true)); // evicts instance 1's
+    expect(dropped).toEqual([service(1, true)]);
+    outbox.enqueue(failed(4, 'loss-4')); // an alarm is admitted past the bound: evicts instance 2's
+    outbox.enqueue(failed(5, 'loss-5'));
+    outbox.enqueue(failed(6, 'loss-6'));
+    outbox.enqueue(service(7, false)); // nothing evictable left: refused
+    expect(dropped).toEqual([service(1, true), service(2, true), service(3, true), service(7, false)]);
+    await outbox.close();
+  });
+
   it('[flake B] the VIM back mid-batch: the alarm whose request was refused goes after its lane backoff, even when the timer fires early', async () => {
     // Seed 949729: the service events of the other lanes were delivered, the alarm's lane backed off alone,
     // its retry timer fired before performance.now() reached the deadline and the pass that read the clock
