@@ -92,10 +92,12 @@ class Harness {
     for (const effect of effects) if (effect.type === 'report') REPORTS.set(effect.report.kind, (REPORTS.get(effect.report.kind) ?? 0) + 1);
     if (effects.length > 32) throw new Error(`${effects.length} effects in one step`);
     for (const effect of effects) {
-      if (effect.type !== 'send') continue;
-      const results = this.#guestSide.push(encodeMessage(effect.body)); // throws if over 1056 bytes
-      if (results.length !== 1 || !results[0]?.ok) throw new Error(`the guest cannot decode ${JSON.stringify(effect.body)}`);
-      this.sent.push(effect.body);
+      const body: WireBody | undefined = effect.type === 'send' ? effect.body
+        : effect.type === 'challenge' ? { msg_type: 'challenge', sequence: effect.sequence, heartbeat_challenge: effect.challenge } : undefined;
+      if (body === undefined) continue;
+      const results = this.#guestSide.push(encodeMessage(body)); // throws if over 1056 bytes
+      if (results.length !== 1 || !results[0]?.ok) throw new Error(`the guest cannot decode ${JSON.stringify(body)}`);
+      this.sent.push(body);
     }
     const deadline = nextDeadline(this.#policy, this.state);
     if (deadline !== undefined && !Number.isFinite(deadline)) throw new Error(`deadline ${deadline}`);

@@ -54,7 +54,6 @@ export type InstanceEvent =
 
 const CONNECT_BACKOFF = { baseMs: CONNECT_BACKOFF_FIRST_MS, maxMs: CONNECT_BACKOFF_MAX_MS } as const;
 /** Effects of every heartbeat, shared (immutable values, not a new object per challenge: issue 17). */
-const COUNT_CHALLENGE: InstanceEffect = Object.freeze({ type: 'count', name: 'challenge' });
 const COUNT_MISS: InstanceEffect = Object.freeze({ type: 'count', name: 'miss' });
 
 /** One step. Unknown combinations leave the state unchanged with no effects. */
@@ -312,12 +311,9 @@ function onLoss(p: HeartbeatPolicy, s: InstanceState, misses: number, fx: Instan
 
 function challenge(p: HeartbeatPolicy, s: InstanceState, slot: number, at: number, misses: number, fx: InstanceEffect[]): InstanceState {
   const value = p.nextChallenge();
-  // The hot path: one new state and one body per challenge (not send()'s copy and then another).
+  // The hot path: one new state, one cycle and one effect per challenge (issue 17).
   const sequence = nextSequence(s);
-  fx.push(
-    COUNT_CHALLENGE, { type: 'challenge-lateness', ms: at - slot },
-    { type: 'send', body: { msg_type: 'challenge', sequence, heartbeat_challenge: value } },
-  );
+  fx.push({ type: 'challenge', sequence, challenge: value, latenessMs: at - slot });
   const cycle: CycleState = { kind: 'cycling', challenge: value, scheduledAt: slot, sentAt: at, answered: false, misses };
   return heartbeatState(s, cycle, sequence, s.lastSignAt, s.heartbeating, s.unhealthy, s.lossHeldUntil);
 }

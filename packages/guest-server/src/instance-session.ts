@@ -15,6 +15,7 @@ import type { RestoredKnowledge } from './init-deadline.js';
 import type { InstanceLogger } from './instance-log.js';
 import { hbStateName, initialInstanceState, type CountName, type InstanceEffect, type InstanceState, type Report } from './instance-state.js';
 import { noticeTimeoutMs } from './vote-rules.js';
+import { clearEffects, enterEffects, leaveEffects } from './effect-arrays.js';
 
 /** Metric sinks a session feeds; implemented by ServerMetrics. */
 export interface SessionMetrics {
@@ -235,6 +236,11 @@ export class InstanceSession {
       case 'send':
         this.#send(effect.body);
         return;
+      case 'challenge':
+        this.#deps.metrics.count('challenge');
+        this.#deps.metrics.observeLatenessMs(effect.latenessMs);
+        this.#write(encodeChallenge(effect.sequence, effect.challenge), 'challenge');
+        return;
       case 'connect':
         this.#connect();
         return;
@@ -250,9 +256,6 @@ export class InstanceSession {
       case 'response-latency':
         this.#deps.metrics.observeLatencyMs(effect.ms);
         return;
-      case 'challenge-lateness':
-        this.#deps.metrics.observeLatenessMs(effect.ms);
-        return;
       case 'log':
         this.#writeLog(effect.level, effect.msg, effect.fields);
         return;
@@ -261,11 +264,23 @@ export class InstanceSession {
 
   #send(body: Parameters<typeof encodeMessage>[0]): void {
     if (this.#socket === undefined) return;
+    let frame: Buffer;
     try {
-      const written = this.#socket.write(body.msg_type === 'challenge' ? encodeChallenge(body.sequence, body.heartbeat_challenge) : encodeMessage(body));
-      if (!written) this.#deps.log.debug({ msgType: body.msg_type }, 'guest not reading: message dropped');
+      frame = encodeMessage(body);
     } catch (err) {
       this.#deps.log.warn({ err, msgType: body.msg_type }, 'message not sent');
+      return;
+    }
+    this.#write(frame, body.msg_type);
+  }
+
+  #write(frame: Buffer, msgType: string): void {
+    if (this.#socket === undefined) return;
+    try {
+      const written = this.#socket.write(frame);
+      if (!written) this.#deps.log.debug({ msgType }, 'guest not reading: message dropped');
+    } catch (err) {
+      this.#deps.log.warn({ err, msgType }, 'message not sent');
     }
   }
 
@@ -494,27 +509,3 @@ const NEWLINE = 0x0a;
  * that must keep it past that copies it, #hot).
  */
 const RESPONSE = new ChallengeResponseFields();
-
-/**
- * Effects arrays, one per depth of nested dispatch (an effect may step another session: onReport, onStep),
- * shared by all sessions and emptied after each step's effects are performed: no array per step (issue 17).
- */
-const EFFECTS: InstanceEffect[][] = [];
-let effectsDepth = 0;
-
-function enterEffects(): InstanceEffect[] {
-  let fx = EFFECTS[effectsDepth];
-  if (fx === undefined) EFFECTS.push(fx = []);
-  effectsDepth++;
-  return fx;
-}
-
-function leaveEffects(fx: InstanceEffect[]): void {
-  clearEffects(fx);
-  effectsDepth--;
-}
-
-/** pop, not `length = 0`, which would drop the backing store the array is kept for. */
-function clearEffects(fx: InstanceEffect[]): void {
-  while (fx.length > 0) fx.pop();
-}

@@ -170,13 +170,17 @@ export type CountName = 'challenge' | 'miss' | 'loss' | 'ill-health' | 'reconnec
 /** Effects of a step, performed in order by the session (STYLE.md R4). */
 export type InstanceEffect =
   | { readonly type: 'send'; readonly body: WireBody }
+  /**
+   * Every heartbeat's challenge, one object (issue 17): send it (the body { msg_type: 'challenge', sequence,
+   * heartbeat_challenge: challenge }), count it, and observe how late it went out against its schedule
+   * (timer and event-loop delay).
+   */
+  | { readonly type: 'challenge'; readonly sequence: number; readonly challenge: number; readonly latenessMs: number }
   | { readonly type: 'connect' }
   | { readonly type: 'close-socket' }
   | { readonly type: 'report'; readonly report: Report }
   | { readonly type: 'count'; readonly name: CountName }
   | { readonly type: 'response-latency'; readonly ms: number }
-  /** How late a challenge went out against its schedule (timer and event-loop delay). */
-  | { readonly type: 'challenge-lateness'; readonly ms: number }
   | { readonly type: 'log'; readonly level: 'debug' | 'info' | 'warn'; readonly msg: string; readonly fields?: Readonly<Record<string, unknown>> };
 
 export type InstanceStep = readonly [InstanceState, readonly InstanceEffect[]];

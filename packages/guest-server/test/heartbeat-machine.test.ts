@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { initialInstanceState, nextDeadline, stepInstance } from '../src/index.js';
-import { INIT, counts, heartbeating, initialised, policy, reports, response, run, sends } from './helpers/machine.js';
+import { INIT, bodies, counts, heartbeating, initialised, policy, reports, response, run, sends } from './helpers/machine.js';
 
 describe('connect (daemons §1.3, §2.4 row "connect DONE")', () => {
   it('channel-found connects; connected waits for init with the 120 s reconnect audit armed', () => {
@@ -52,8 +52,7 @@ describe('init (daemons §1.6 init, §2.4)', () => {
     const s0 = run(p, initialInstanceState(0), [{ type: 'channel-found', at: 0 }, { type: 'connected', at: 0 }])[0];
     const [s, fx] = stepInstance(p, s0, { type: 'message', at: 20, message: INIT });
     expect(sends(fx)).toEqual(['init_ack', 'challenge']);
-    const bodies = fx.flatMap((e) => (e.type === 'send' ? [e.body] : []));
-    expect(bodies).toEqual([
+    expect(bodies(fx)).toEqual([
       { msg_type: 'init_ack', invocation_id: 77, sequence: 1 },
       { msg_type: 'challenge', heartbeat_challenge: 101, sequence: 2 },
     ]);

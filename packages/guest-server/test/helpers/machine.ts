@@ -1,5 +1,5 @@
 /** Shared fixtures of the pure reducer tests. */
-import type { CorrectiveAction, EventType, InitMessage, WireMessage } from '@guesthb/protocol';
+import type { CorrectiveAction, EventType, InitMessage, WireBody, WireMessage } from '@guesthb/protocol';
 import { initialInstanceState, stepInstance, type HeartbeatPolicy, type InstanceEffect, type InstanceEvent, type InstanceState } from '../../src/index.js';
 
 export function policy(overrides: Partial<HeartbeatPolicy> = {}): HeartbeatPolicy {
@@ -35,9 +35,12 @@ export function run(p: HeartbeatPolicy, s: InstanceState, events: readonly Insta
   return [state, all];
 }
 
-export const sends = (fx: readonly InstanceEffect[]): string[] => fx.flatMap((e) => (e.type === 'send' ? [e.body.msg_type] : []));
+/** The bodies a step sends: its `send` effects and its challenge (one `challenge` effect, issue 17). */
+export const bodies = (fx: readonly InstanceEffect[]): WireBody[] => fx.flatMap((e): WireBody[] => (
+  e.type === 'send' ? [e.body] : e.type === 'challenge' ? [{ msg_type: 'challenge', sequence: e.sequence, heartbeat_challenge: e.challenge }] : []));
+export const sends = (fx: readonly InstanceEffect[]): string[] => bodies(fx).map((b) => b.msg_type);
 export const reports = (fx: readonly InstanceEffect[]): unknown[] => fx.flatMap((e) => (e.type === 'report' ? [e.report] : []));
-export const counts = (fx: readonly InstanceEffect[]): string[] => fx.flatMap((e) => (e.type === 'count' ? [e.name] : []));
+export const counts = (fx: readonly InstanceEffect[]): string[] => fx.flatMap((e) => (e.type === 'count' ? [e.name] : e.type === 'challenge' ? ['challenge'] : []));
 
 /** Connected at t=0, init at t=0 (first challenge value 101 at t=0). */
 export function initialised(p = policy()): InstanceState {
