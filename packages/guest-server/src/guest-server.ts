@@ -357,7 +357,7 @@ export class GuestServer implements CommandPort {
     const state = this.#instances.get(uuid)?.state;
     if (state?.cycle.kind !== 'cycling') return false;
     const c = state.cycle;
-    return c.misses > 0 || (!c.answered && this.#deps.clock.now() - c.sentAt >= state.params.intervalMs / 2);
+    return c.misses > 0 || (!state.answered && this.#deps.clock.now() - c.sentAt >= state.params.intervalMs / 2);
   }
 
   /** The interval of an instance being challenged now, else undefined (corroboration samples only those). */

@@ -272,7 +272,7 @@ function onChallengeDue(p: HeartbeatPolicy, s: InstanceState, at: number, fx: In
   // interval the schedule is rebased instead of sending a burst.
   let slot = s.cycle.scheduledAt + interval;
   if (at - slot >= interval) slot = at;
-  if (s.cycle.answered) return challenge(p, s.lossHeldUntil === undefined ? s : { ...s, lossHeldUntil: undefined }, slot, at, 0, fx);
+  if (s.answered) return challenge(p, s.lossHeldUntil === undefined ? s : { ...s, lossHeldUntil: undefined }, slot, at, 0, fx);
   const misses = s.cycle.misses + 1;
   fx.push(COUNT_MISS);
   if (misses <= p.failureThreshold) {
@@ -314,8 +314,8 @@ function challenge(p: HeartbeatPolicy, s: InstanceState, slot: number, at: numbe
   // The hot path: one new state, one cycle and one effect per challenge (issue 17).
   const sequence = nextSequence(s);
   fx.push({ type: 'challenge', sequence, challenge: value, latenessMs: at - slot });
-  const cycle: CycleState = { kind: 'cycling', challenge: value, scheduledAt: slot, sentAt: at, answered: false, misses };
-  return heartbeatState(s, cycle, sequence, s.lastSignAt, s.heartbeating, s.unhealthy, s.lossHeldUntil);
+  const cycle: CycleState = { kind: 'cycling', challenge: value, scheduledAt: slot, sentAt: at, misses };
+  return heartbeatState(s, cycle, false, sequence, s.lastSignAt, s.heartbeating, s.unhealthy, s.lossHeldUntil);
 }
 
 /**
@@ -325,11 +325,11 @@ function challenge(p: HeartbeatPolicy, s: InstanceState, slot: number, at: numbe
  * (issue 17, measured with bench/hot-path.js).
  */
 function heartbeatState(
-  s: InstanceState, cycle: CycleState, sequence: number, lastSignAt: number, heartbeating: boolean,
+  s: InstanceState, cycle: CycleState, answered: boolean, sequence: number, lastSignAt: number, heartbeating: boolean,
   unhealthy: InstanceState['unhealthy'], lossHeldUntil: number | undefined,
 ): InstanceState {
   return {
-    link: s.link, cycle, vote: s.vote, params: s.params, heartbeating, reporting: s.reporting, connectAttempt: s.connectAttempt,
+    link: s.link, cycle, answered, vote: s.vote, params: s.params, heartbeating, reporting: s.reporting, connectAttempt: s.connectAttempt,
     lastSignAt, unhealthy, sequence, departure: s.departure, initDeadline: s.initDeadline, lost: s.lost, lossHeldUntil,
   };
 }
@@ -402,7 +402,7 @@ function onResponse(
     fx.push({ type: 'log', level: 'debug', msg: 'response while waiting for init: ignored' });
     return s;
   }
-  if (c.answered) {
+  if (s.answered) {
     fx.push({ type: 'count', name: 'late-response' });
     return s;
   }
@@ -412,9 +412,9 @@ function onResponse(
     return s;
   }
   fx.push({ type: 'response-latency', ms: at - c.sentAt });
-  const cycle: CycleState = { kind: 'cycling', challenge: c.challenge, scheduledAt: c.scheduledAt, sentAt: c.sentAt, answered: true, misses: c.misses };
+  // The cycle is shared: only `answered` and the sign of life change.
   if (m.heartbeat_health !== 'healthy') {
-    return onUnhealthy(p, heartbeatState(s, cycle, s.sequence, at, s.heartbeating, s.unhealthy, s.lossHeldUntil), at, m.corrective_action, m.log_msg, fx);
+    return onUnhealthy(p, heartbeatState(s, c, true, s.sequence, at, s.heartbeating, s.unhealthy, s.lossHeldUntil), at, m.corrective_action, m.log_msg, fx);
   }
   if (s.unhealthy !== undefined) fx.push({ type: 'log', level: 'info', msg: 'guest healthy again' });
   if (!s.heartbeating) fx.push({ type: 'report', report: { kind: 'running' } });
@@ -422,7 +422,7 @@ function onResponse(
     fx.push({ type: 'log', level: 'info', msg: 'held heartbeat loss dropped: the guest answered', fields: { misses: c.misses } });
   }
   // One new state per healthy response (the hot path).
-  return heartbeatState(s, cycle, s.sequence, at, true, undefined, undefined);
+  return heartbeatState(s, c, true, s.sequence, at, true, undefined, undefined);
 }
 
 /**

@@ -20,7 +20,7 @@ export function buildInstanceInfo(hostname: string, uuid: string, s: InstanceSta
     ...(p.invocationId === 0 ? {} : { name: p.name, intervalMs: p.intervalMs }),
     misses: s.cycle.kind === 'cycling' ? s.cycle.misses : 0,
     // An answered challenge's round trip: the answer is the last sign of life of the cycle.
-    ...(s.cycle.kind === 'cycling' && s.cycle.answered && s.lastSignAt >= s.cycle.sentAt
+    ...(s.cycle.kind === 'cycling' && s.answered && s.lastSignAt >= s.cycle.sentAt
       ? { lastRttMs: Math.round((s.lastSignAt - s.cycle.sentAt) * 1000) / 1000 }
       : {}),
   };

@@ -22,15 +22,15 @@ export type CycleState =
   /** Connected, waiting for the guest's init (hbState server_waiting_init). */
   | { readonly kind: 'waiting-init' }
   /**
-   * Challenging: one challenge per interval. `answered` false = server_waiting_response,
-   * true = server_waiting_challenge. The next challenge is due at `scheduledAt + intervalMs`.
+   * Challenging: one challenge per interval, answered or not (InstanceState.answered: false =
+   * server_waiting_response, true = server_waiting_challenge). The next challenge is due at
+   * `scheduledAt + intervalMs`.
    */
   | {
       readonly kind: 'cycling';
       readonly challenge: number;
       readonly scheduledAt: number;
       readonly sentAt: number;
-      readonly answered: boolean;
       readonly misses: number;
     };
 
@@ -91,6 +91,11 @@ export interface UnhealthyState {
 export interface InstanceState {
   readonly link: LinkState;
   readonly cycle: CycleState;
+  /**
+   * The cycle's challenge has been answered; meaningful while cycling (every challenge sets it false). Beside
+   * the cycle, not in it, so an answer makes a new state and shares the cycle (issue 17).
+   */
+  readonly answered: boolean;
   readonly vote: VoteState;
   readonly params: GuestParams;
   /** True after a healthy response following an init; false after any stop (daemons §2.1). */
@@ -126,6 +131,7 @@ export function initialInstanceState(now: number, reporting = false): InstanceSt
   return {
     link: { kind: 'no-channel' },
     cycle: { kind: 'waiting-init' },
+    answered: false,
     vote: { kind: 'idle' },
     params: DEFAULT_GUEST_PARAMS,
     heartbeating: false,
@@ -147,7 +153,7 @@ export type HbStateName = 'disconnected' | 'server_waiting_init' | 'server_waiti
 export function hbStateName(state: InstanceState): HbStateName {
   if (state.link.kind !== 'connected') return 'disconnected';
   if (state.cycle.kind === 'waiting-init') return 'server_waiting_init';
-  return state.cycle.answered ? 'server_waiting_challenge' : 'server_waiting_response';
+  return state.answered ? 'server_waiting_challenge' : 'server_waiting_response';
 }
 
 /** Something to tell the agent; the session adds id, hostname, time and instance info. */

@@ -6,9 +6,9 @@ import { DEFAULT_GUEST_PARAMS, initialInstanceState, type InstanceState } from '
 
 const UUID = '6f0c1f8e-3d0a-4b51-9a4c-5d1e2f3a4b5c';
 const params = { ...DEFAULT_GUEST_PARAMS, invocationId: 7, name: 'vm-7', intervalMs: 400 };
-const cycling = (over: Partial<{ sentAt: number; answered: boolean; misses: number }>, lastSignAt: number): InstanceState => ({
-  ...initialInstanceState(0, true), params, lastSignAt,
-  cycle: { kind: 'cycling', challenge: 1, scheduledAt: 1000, sentAt: 1000, answered: true, misses: 0, ...over },
+const cycling = ({ answered = true, ...over }: Partial<{ sentAt: number; answered: boolean; misses: number }>, lastSignAt: number): InstanceState => ({
+  ...initialInstanceState(0, true), params, lastSignAt, answered,
+  cycle: { kind: 'cycling', challenge: 1, scheduledAt: 1000, sentAt: 1000, misses: 0, ...over },
 });
 
 describe('buildInstanceInfo: the operator fields', () => {
