@@ -20,6 +20,9 @@ export const DEFAULT_AGENT_URL = 'http://controller:2401';
 export const DEFAULT_TOKEN_ROTATION_WINDOW_SECS = 600;
 /** Default bound of the instance table (the original stopped at 100: daemons §9 item 25). */
 export const DEFAULT_MAX_INSTANCES = 10_000;
+/** [client] challenge_phases: 64 phases, i.e. one every 6.25 ms of a 400 ms interval (README "Challenge phases"). */
+export const DEFAULT_CHALLENGE_PHASES = 64;
+export const MAX_CHALLENGE_PHASES = 1024;
 /** Default bound of the event outbox toward the agent. */
 export const DEFAULT_OUTBOX_MAX_EVENTS = 10_000;
 /** Where guest-server keeps what must survive a restart (issue 12): instance knowledge, unacknowledged events. */
@@ -51,6 +54,8 @@ const ClientSection = z.strictObject({
   corroborate_defer_ms: iniInt(1, 3_600_000).optional(),
   /** How channels are read and written (issue 17): pipe-handle (default) or stream (README "Channel I/O"). */
   channel_io: z.enum(CHANNEL_IO_MODES).optional(),
+  /** Phases per interval the challenges are spread over (issue 17, README "Challenge phases"); 0 = off. */
+  challenge_phases: iniInt(0, MAX_CHALLENGE_PHASES).refine((n) => (n & (n - 1)) === 0, 'expected 0 or a power of two').optional(),
 });
 const IniSchema = z.strictObject({
   client: ClientSection.optional(),
@@ -100,6 +105,8 @@ export interface GuestServerConfig {
   readonly corroborateDeferMs: number | undefined;
   /** Channel connector (issue 17): pipe-handle (default; stream when Node lacks the bindings) or stream. Restart-only. */
   readonly channelIo: ChannelIoMode;
+  /** Phases per interval the instances' challenges are placed on; 0 = each keeps its init's moment (the original). Restart-only. */
+  readonly challengePhases: number;
   readonly logLevel: LogLevel;
   readonly pidfile: string | undefined;
   readonly shutdownTimeoutMs: number;
@@ -201,6 +208,7 @@ export function buildConfig(input: ConfigInput): GuestServerConfig {
     corroborate: client.corroborate ?? 'report',
     corroborateDeferMs: client.corroborate_defer_ms,
     channelIo: client.channel_io ?? 'pipe-handle',
+    challengePhases: client.challenge_phases ?? DEFAULT_CHALLENGE_PHASES,
     logLevel: cli.logLevel ?? logLevelFromDebug(result.data.debug) ?? 'info',
     pidfile: cli.pidfile,
     shutdownTimeoutMs: DEFAULT_SHUTDOWN_TIMEOUT_MS,

@@ -35,6 +35,7 @@ import { createAgentOutbox, instanceLane, peerEventItem } from './outbox.js';
 import { ProcProbe, type VmmProbe } from './vmm-probe.js';
 import { readTokens } from './token-file.js';
 import { serverHealth, type ServerHealthDetail } from './server-health.js';
+import { ChallengePhases, GUESTS_PER_PHASE } from './challenge-phase.js';
 
 export interface GuestServerDeps {
   readonly config: GuestServerConfig;
@@ -81,6 +82,8 @@ export class GuestServer implements CommandPort {
   readonly #store: KeyValueStore;
   readonly #knowledge: KnowledgeKeeper;
   readonly #corroborator: Corroborator;
+  /** Hands each instance the phase of its challenges at init; undefined = [client] challenge_phases = 0. */
+  readonly #phases: ChallengePhases | undefined;
   readonly #dispatcher: Dispatcher;
   readonly #ownsDispatcher: boolean;
   /** deps.connect, or the one `[client] channel_io` selects (channel-io.ts). */
@@ -159,6 +162,7 @@ export class GuestServer implements CommandPort {
       onReannounce: () => this.#reannounce(),
       send: createAgentClient({ agentUrl: deps.config.agentUrl, dispatcher: this.#dispatcher, token: () => this.#token, timeoutMs: AGENT_TIMEOUT_MS }),
     });
+    this.#phases = deps.config.challengePhases > 0 ? new ChallengePhases(deps.config.challengePhases, GUESTS_PER_PHASE) : undefined;
     this.#policy = this.#buildPolicy();
   }
 
@@ -443,6 +447,7 @@ export class GuestServer implements CommandPort {
       illHealthRepeatMs: ILL_HEALTH_REPEAT_MS,
       nextChallenge: () => drawChallenge(random),
       initDeadlineMs: this.#config.initDeadlineMs,
+      challengePhaseMs: this.#phases?.phaseMs,
     };
   }
 

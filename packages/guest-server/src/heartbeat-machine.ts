@@ -11,6 +11,7 @@ import {
 import type { CycleState, InstanceEffect, InstanceState, InstanceStep, Report } from './instance-state.js';
 import { applyInitDeadline, initDeadlineOf, restoreInstance, type RestoredEvent } from './init-deadline.js';
 import { departureOf, holdsNotice, noticeTimeoutMs } from './vote-rules.js';
+import { nearestOnPhase } from './challenge-phase.js';
 
 export interface HeartbeatPolicy {
   /** Misses tolerated; loss when consecutive misses > threshold (daemons §1.9). */
@@ -37,6 +38,13 @@ export interface HeartbeatPolicy {
    * now. Injected like nextChallenge: the corroborator classifies from /proc behind it.
    */
   readonly holdLoss?: ((at: number) => number | undefined) | undefined;
+  /**
+   * Asked at each init with the guest's interval: the phase its challenges keep, ms into the interval on the
+   * timeline of `at` (challenge-phase.ts), or undefined (absent) to keep the init's own moment as the phase,
+   * as the original. The first interval is then between ½ and 1½ intervals long; the guest's own timeout is
+   * at least 2 intervals (client §6).
+   */
+  readonly challengePhaseMs?: ((intervalMs: number) => number | undefined) | undefined;
 }
 
 export type InstanceEvent =
@@ -269,15 +277,20 @@ function onChallengeDue(p: HeartbeatPolicy, s: InstanceState, at: number, fx: In
   if (s.cycle.kind !== 'cycling') return s;
   const interval = s.params.intervalMs;
   // Scheduled from the previous slot, not from now, so challenges do not drift; after a stall of a whole
-  // interval the schedule is rebased instead of sending a burst.
+  // interval the schedule is rebased instead of sending a burst, onto the slot of its phase nearest to now
+  // (challenge-phase.ts: a stall of the whole server must not gather every guest into one cluster).
   let slot = s.cycle.scheduledAt + interval;
-  if (at - slot >= interval) slot = at;
-  if (s.answered) return challenge(p, s.lossHeldUntil === undefined ? s : { ...s, lossHeldUntil: undefined }, slot, at, 0, fx);
+  let scheduledAt = slot;
+  if (at - slot >= interval) {
+    scheduledAt = nearestOnPhase(at, interval, slot);
+    slot = at;
+  }
+  if (s.answered) return challenge(p, s.lossHeldUntil === undefined ? s : { ...s, lossHeldUntil: undefined }, slot, at, 0, fx, scheduledAt);
   const misses = s.cycle.misses + 1;
   fx.push(COUNT_MISS);
   if (misses <= p.failureThreshold) {
     fx.push({ type: 'log', level: 'debug', msg: 'heartbeat miss', fields: { misses, threshold: p.failureThreshold } });
-    return challenge(p, s, slot, at, misses, fx);
+    return challenge(p, s, slot, at, misses, fx, scheduledAt);
   }
   if (s.departure !== undefined) {
     // A moving guest stops answering at its switch-over: expected, not a loss. Challenges stop until it re-inits.
@@ -288,10 +301,10 @@ function onChallengeDue(p: HeartbeatPolicy, s: InstanceState, at: number, fx: In
     const until = p.holdLoss?.(at);
     if (until !== undefined && until > at) {
       fx.push({ type: 'log', level: 'info', msg: 'heartbeat loss held: the host starved the guest', fields: { misses, holdMs: until - at } });
-      return { ...challenge(p, s, slot, at, misses, fx), lossHeldUntil: until };
+      return { ...challenge(p, s, slot, at, misses, fx, scheduledAt), lossHeldUntil: until };
     }
   } else if (at < s.lossHeldUntil) {
-    return challenge(p, s, slot, at, misses, fx);
+    return challenge(p, s, slot, at, misses, fx, scheduledAt);
   }
   return onLoss(p, { ...s, lossHeldUntil: undefined }, misses, fx);
 }
@@ -309,12 +322,15 @@ function onLoss(p: HeartbeatPolicy, s: InstanceState, misses: number, fx: Instan
   return { ...stopped, cycle: { kind: 'waiting-init' } };
 }
 
-function challenge(p: HeartbeatPolicy, s: InstanceState, slot: number, at: number, misses: number, fx: InstanceEffect[]): InstanceState {
+/** Sends a challenge due at `slot` (its lateness is at − slot); the next is due at `scheduledAt` + interval. */
+function challenge(
+  p: HeartbeatPolicy, s: InstanceState, slot: number, at: number, misses: number, fx: InstanceEffect[], scheduledAt = slot,
+): InstanceState {
   const value = p.nextChallenge();
   // The hot path: one new state, one cycle and one effect per challenge (issue 17).
   const sequence = nextSequence(s);
   fx.push({ type: 'challenge', sequence, challenge: value, latenessMs: at - slot });
-  const cycle: CycleState = { kind: 'cycling', challenge: value, scheduledAt: slot, sentAt: at, misses };
+  const cycle: CycleState = { kind: 'cycling', challenge: value, scheduledAt, sentAt: at, misses };
   return heartbeatState(s, cycle, false, sequence, s.lastSignAt, s.heartbeating, s.unhealthy, s.lossHeldUntil);
 }
 
@@ -372,8 +388,10 @@ function onInit(p: HeartbeatPolicy, s: InstanceState, at: number, m: WireMessage
   fx.push({ type: 'log', level: s.cycle.kind === 'cycling' ? 'info' : 'debug', msg: s.cycle.kind === 'cycling' ? 'guest re-initialised' : 'guest initialised', fields: { name: m.name, intervalMs, correctiveAction: m.corrective_action } });
   let state: InstanceState = { ...s, params, connectAttempt: 0, lastSignAt: at, unhealthy: undefined, departure: undefined, lossHeldUntil: undefined };
   state = send(state, { msg_type: 'init_ack', sequence: 0, invocation_id: m.invocation_id }, fx);
-  // init_ack and the first challenge go out together (daemons §1.6); the cycle is scheduled from now.
-  state = challenge(p, state, at, at, 0, fx);
+  // init_ack and the first challenge go out together (daemons §1.6); the cycle keeps the phase the server
+  // gives the instance (challenge-phase.ts), or that of now.
+  const phaseMs = p.challengePhaseMs?.(intervalMs);
+  state = challenge(p, state, at, at, 0, fx, phaseMs === undefined ? at : nearestOnPhase(at, intervalMs, phaseMs));
   const v = state.vote;
   // A held notice goes out now that the guest is enabled; one sent before it came back is sent again, since
   // the guest drops an action in progress when it re-inits (client §7.1) and would never answer it.

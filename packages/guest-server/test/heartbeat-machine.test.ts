@@ -120,10 +120,40 @@ describe('challenge / response (daemons §1.6, §1.8, §1.9)', () => {
     expect(nextDeadline(p, s)).toBe(2000);
   });
 
-  it('after a stall of more than an interval the schedule is rebased, not burst', () => {
+  it('after a stall of more than an interval one challenge goes out and the schedule keeps its phase (nearest slot), not burst', () => {
     const p = policy();
-    const [s] = stepInstance(p, heartbeating(p), { type: 'tick', at: 3500 });
-    expect(s.cycle).toMatchObject({ scheduledAt: 3500 });
+    const [s, fx] = stepInstance(p, heartbeating(p), { type: 'tick', at: 3500 });
+    expect(sends(fx)).toEqual(['challenge']);
+    expect(fx).toContainEqual({ type: 'challenge-lateness', ms: 0 });
+    expect(s.cycle).toMatchObject({ scheduledAt: 4000, sentAt: 3500 });
+    expect(nextDeadline(p, s)).toBe(5000);
+    const [s2] = stepInstance(p, heartbeating(p), { type: 'tick', at: 3300 });
+    expect(s2.cycle).toMatchObject({ scheduledAt: 3000, sentAt: 3300 });
+    expect(nextDeadline(p, s2)).toBe(4000);
+  });
+
+  it('the server\'s phase: the first challenge goes with init_ack, the next on the phase nearest one interval on', () => {
+    const phases: number[] = [];
+    const p = policy({ challengePhaseMs: (intervalMs) => { phases.push(intervalMs); return 250; } });
+    const s0 = run(p, initialInstanceState(0), [{ type: 'channel-found', at: 0 }, { type: 'connected', at: 0 }])[0];
+    const [s, fx] = stepInstance(p, s0, { type: 'message', at: 20, message: INIT });
+    expect(sends(fx)).toEqual(['init_ack', 'challenge']);
+    expect(phases).toEqual([1000]);
+    expect(s.cycle).toMatchObject({ scheduledAt: 250, sentAt: 20 });
+    expect(nextDeadline(p, s)).toBe(1250);
+    const late = stepInstance(p, s0, { type: 'message', at: 900, message: INIT })[0];
+    expect(nextDeadline(p, late)).toBe(2250);   // 1350 ms: between ½ and 1½ intervals
+    const [s2, fx2] = run(p, s, [{ type: 'message', at: 30, message: response(101) }, { type: 'tick', at: 1251 }]);
+    expect(sends(fx2)).toEqual(['challenge']);
+    expect(fx2).toContainEqual({ type: 'challenge-lateness', ms: 1 });
+    expect(nextDeadline(p, s2)).toBe(2250);
+  });
+
+  it('no phase from the policy: the cycle keeps the moment of the init (the original)', () => {
+    const p = policy({ challengePhaseMs: () => undefined });
+    const s0 = run(p, initialInstanceState(0), [{ type: 'channel-found', at: 0 }, { type: 'connected', at: 0 }])[0];
+    const [s] = stepInstance(p, s0, { type: 'message', at: 20, message: INIT });
+    expect(nextDeadline(p, s)).toBe(1020);
   });
 
   it('a tick before the slot does nothing', () => {
