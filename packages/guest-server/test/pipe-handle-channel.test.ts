@@ -54,6 +54,15 @@ function open(connect: ChannelConnector, path: string): Opened {
   return { socket, events, chunks, closed, connected };
 }
 
+/** A channel connected to a fresh listener that does not read (the common start of the tests below). */
+async function openConnected(connect: ChannelConnector): Promise<{ o: Opened; accepted: Promise<Socket> }> {
+  const path = join(await tempDir(), 'c.sock');
+  const { accepted } = await listen(path);
+  const o = open(connect, path);
+  await o.connected;
+  return { o, accepted };
+}
+
 /** A listener whose connections are handed to `onConn` unread (pauseOnConnect): the test decides when to read. */
 async function listen(path: string, onConn: (s: Socket) => void = () => undefined): Promise<{ server: Server; accepted: Promise<Socket> }> {
   let onAccepted!: (s: Socket) => void;
@@ -120,10 +129,7 @@ describe.each([
   });
 
   it('a peer EOF closes with no error code; a write after it is refused', async () => {
-    const path = join(await tempDir(), 'c.sock');
-    const { accepted } = await listen(path);
-    const o = open(connect, path);
-    await o.connected;
+    const { o, accepted } = await openConnected(connect);
     (await accepted).end();
     expect(await o.closed).toBe('EOF');
     expect(o.socket.write(Buffer.from('late\n'))).toBe(false);
@@ -131,10 +137,7 @@ describe.each([
   });
 
   it('a peer reset (it closed with our bytes unread) closes with ECONNRESET', async () => {
-    const path = join(await tempDir(), 'c.sock');
-    const { accepted } = await listen(path);
-    const o = open(connect, path);
-    await o.connected;
+    const { o, accepted } = await openConnected(connect);
     expect(o.socket.write(Buffer.from('never read\n'))).toBe(true);
     const peer = await accepted;
     await new Promise((r) => setTimeout(r, 20));     // the bytes reach the peer's receive queue
@@ -143,10 +146,7 @@ describe.each([
   });
 
   it('a peer that never reads: writes back up to the budget, further writes are dropped, memory stays bounded', async () => {
-    const path = join(await tempDir(), 'c.sock');
-    const { accepted } = await listen(path);
-    const o = open(connect, path);
-    await o.connected;
+    const { o, accepted } = await openConnected(connect);
     const frame = Buffer.alloc(100, 0x61);
     let taken = 0;
     let dropped = 0;
@@ -163,10 +163,7 @@ describe.each([
   });
 
   it('many lines in one read, and a line split across reads, arrive in order', async () => {
-    const path = join(await tempDir(), 'c.sock');
-    const { accepted } = await listen(path);
-    const o = open(connect, path);
-    await o.connected;
+    const { o, accepted } = await openConnected(connect);
     const peer = await accepted;
     const many = Array.from({ length: 50 }, (_, i) => `{"line":${i}}\n`).join('');
     peer.write(many);
@@ -227,10 +224,7 @@ describe.each([
   });
 
   it('a peer that closes during a queued write: onClose once', async () => {
-    const path = join(await tempDir(), 'c.sock');
-    const { accepted } = await listen(path);
-    const o = open(connect, path);
-    await o.connected;
+    const { o, accepted } = await openConnected(connect);
     const frame = Buffer.alloc(4096, 0x63);
     while (o.socket.write(frame));
     (await accepted).destroy();
