@@ -13,9 +13,6 @@
  * interval.
  */
 
-/** Instances placed on a phase before the next is opened: a late wake-up touches at most this many guests. */
-export const GUESTS_PER_PHASE = 8;
-
 /** The time on the schedule `onPhaseAt + k × intervalMs` nearest to `at`, in (at − interval/2, at + interval/2]. */
 export function nearestOnPhase(at: number, intervalMs: number, onPhaseAt: number): number {
   const ahead = (((onPhaseAt - at) % intervalMs) + intervalMs) % intervalMs;

@@ -23,6 +23,8 @@ export const DEFAULT_MAX_INSTANCES = 10_000;
 /** [client] challenge_phases: 64 phases, i.e. one every 6.25 ms of a 400 ms interval (README "Challenge phases"). */
 export const DEFAULT_CHALLENGE_PHASES = 64;
 export const MAX_CHALLENGE_PHASES = 1024;
+/** [client] challenge_phase_guests: a late wake-up of the server touches at most this many guests. */
+export const DEFAULT_CHALLENGE_PHASE_GUESTS = 8;
 /** Default bound of the event outbox toward the agent. */
 export const DEFAULT_OUTBOX_MAX_EVENTS = 10_000;
 /** Where guest-server keeps what must survive a restart (issue 12): instance knowledge, unacknowledged events. */
@@ -56,6 +58,8 @@ const ClientSection = z.strictObject({
   channel_io: z.enum(CHANNEL_IO_MODES).optional(),
   /** Phases per interval the challenges are spread over (issue 17, README "Challenge phases"); 0 = off. */
   challenge_phases: iniInt(0, MAX_CHALLENGE_PHASES).refine((n) => (n & (n - 1)) === 0, 'expected 0 or a power of two').optional(),
+  /** Instances placed on a phase before the next one is opened. */
+  challenge_phase_guests: iniInt(1, 1_000_000).optional(),
 });
 const IniSchema = z.strictObject({
   client: ClientSection.optional(),
@@ -107,6 +111,8 @@ export interface GuestServerConfig {
   readonly channelIo: ChannelIoMode;
   /** Phases per interval the instances' challenges are placed on; 0 = each keeps its init's moment (the original). Restart-only. */
   readonly challengePhases: number;
+  /** Instances on a phase before the next is opened (README "Challenge phases"). Restart-only. */
+  readonly challengePhaseGuests: number;
   readonly logLevel: LogLevel;
   readonly pidfile: string | undefined;
   readonly shutdownTimeoutMs: number;
@@ -209,6 +215,7 @@ export function buildConfig(input: ConfigInput): GuestServerConfig {
     corroborateDeferMs: client.corroborate_defer_ms,
     channelIo: client.channel_io ?? 'pipe-handle',
     challengePhases: client.challenge_phases ?? DEFAULT_CHALLENGE_PHASES,
+    challengePhaseGuests: client.challenge_phase_guests ?? DEFAULT_CHALLENGE_PHASE_GUESTS,
     logLevel: cli.logLevel ?? logLevelFromDebug(result.data.debug) ?? 'info',
     pidfile: cli.pidfile,
     shutdownTimeoutMs: DEFAULT_SHUTDOWN_TIMEOUT_MS,

@@ -35,7 +35,7 @@ import { createAgentOutbox, instanceLane, peerEventItem } from './outbox.js';
 import { ProcProbe, type VmmProbe } from './vmm-probe.js';
 import { readTokens } from './token-file.js';
 import { serverHealth, type ServerHealthDetail } from './server-health.js';
-import { ChallengePhases, GUESTS_PER_PHASE } from './challenge-phase.js';
+import { ChallengePhases } from './challenge-phase.js';
 
 export interface GuestServerDeps {
   readonly config: GuestServerConfig;
@@ -162,7 +162,7 @@ export class GuestServer implements CommandPort {
       onReannounce: () => this.#reannounce(),
       send: createAgentClient({ agentUrl: deps.config.agentUrl, dispatcher: this.#dispatcher, token: () => this.#token, timeoutMs: AGENT_TIMEOUT_MS }),
     });
-    this.#phases = deps.config.challengePhases > 0 ? new ChallengePhases(deps.config.challengePhases, GUESTS_PER_PHASE) : undefined;
+    this.#phases = deps.config.challengePhases > 0 ? new ChallengePhases(deps.config.challengePhases, deps.config.challengePhaseGuests) : undefined;
     this.#policy = this.#buildPolicy();
   }
 

@@ -79,19 +79,22 @@ describe('ChallengePhases', () => {
   });
 });
 
-describe('[client] challenge_phases', () => {
+describe('[client] challenge_phases, challenge_phase_guests', () => {
   const config = (text: string): ReturnType<typeof buildConfig> => buildConfig({ iniText: text, cli: {}, osHostname: 'h' });
 
-  it('defaults to 64; 0 turns phases off; a power of two up to 1024', () => {
+  it('defaults to 64 phases of 8 guests; 0 turns phases off; a power of two up to 1024', () => {
     expect(DEFAULT_CHALLENGE_PHASES).toBe(64);
     expect(config('').challengePhases).toBe(64);
     expect(config('[client]\nchallenge_phases = 0\n').challengePhases).toBe(0);
     expect(config('[client]\nchallenge_phases = 1024\n').challengePhases).toBe(1024);
+    expect(config('').challengePhaseGuests).toBe(8);
+    expect(config('[client]\nchallenge_phase_guests = 16\n').challengePhaseGuests).toBe(16);
   });
 
   it('refuses other values, naming the key', () => {
     expect(() => config('[client]\nchallenge_phases = 48\n')).toThrow(/challenge_phases.*power of two/);
     expect(() => config('[client]\nchallenge_phases = 2048\n')).toThrow(/challenge_phases/);
     expect(() => config('[client]\nchallenge_phases = -1\n')).toThrow(/challenge_phases/);
+    expect(() => config('[client]\nchallenge_phase_guests = 0\n')).toThrow(/challenge_phase_guests/);
   });
 });
