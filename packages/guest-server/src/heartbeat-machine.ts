@@ -38,12 +38,7 @@ export interface HeartbeatPolicy {
    * now. Injected like nextChallenge: the corroborator classifies from /proc behind it.
    */
   readonly holdLoss?: ((at: number) => number | undefined) | undefined;
-  /**
-   * Asked at each init with the guest's interval: the phase its challenges keep, ms into the interval on the
-   * timeline of `at` (challenge-phase.ts), or undefined (absent) to keep the init's own moment as the phase,
-   * as the original. The first interval is then between ½ and 1½ intervals long; the guest's own timeout is
-   * at least 2 intervals (client §6).
-   */
+  /** At each init: the phase of the guest's challenges, ms into its interval (challenge-phase.ts); absent or undefined = the init's moment. */
   readonly challengePhaseMs?: ((intervalMs: number) => number | undefined) | undefined;
 }
 
@@ -280,11 +275,8 @@ function onChallengeDue(p: HeartbeatPolicy, s: InstanceState, at: number, fx: In
   // interval the schedule is rebased instead of sending a burst, onto the slot of its phase nearest to now
   // (challenge-phase.ts: a stall of the whole server must not gather every guest into one cluster).
   let slot = s.cycle.scheduledAt + interval;
-  let scheduledAt = slot;
-  if (at - slot >= interval) {
-    scheduledAt = nearestOnPhase(at, interval, slot);
-    slot = at;
-  }
+  const scheduledAt = at - slot >= interval ? nearestOnPhase(at, interval, slot) : slot;
+  if (at - slot >= interval) slot = at;
   if (s.answered) return challenge(p, s.lossHeldUntil === undefined ? s : { ...s, lossHeldUntil: undefined }, slot, at, 0, fx, scheduledAt);
   const misses = s.cycle.misses + 1;
   fx.push(COUNT_MISS);
