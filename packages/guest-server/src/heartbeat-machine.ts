@@ -271,9 +271,8 @@ function expireVote(s: InstanceState, at: number, fx: InstanceEffect[]): Instanc
 function onChallengeDue(p: HeartbeatPolicy, s: InstanceState, at: number, fx: InstanceEffect[]): InstanceState {
   if (s.cycle.kind !== 'cycling') return s;
   const interval = s.params.intervalMs;
-  // Scheduled from the previous slot, not from now, so challenges do not drift; after a stall of a whole
-  // interval the schedule is rebased instead of sending a burst, onto the slot of its phase nearest to now
-  // (challenge-phase.ts: a stall of the whole server must not gather every guest into one cluster).
+  // Scheduled from the previous slot, not from now, so challenges do not drift; after a stall of a whole interval the
+  // schedule is rebased onto its phase's slot nearest to now, not burst, and not gathered into one cluster.
   let slot = s.cycle.scheduledAt + interval;
   const scheduledAt = at - slot >= interval ? nearestOnPhase(at, interval, slot) : slot;
   if (at - slot >= interval) slot = at;
