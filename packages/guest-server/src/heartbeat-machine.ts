@@ -314,9 +314,7 @@ function onLoss(p: HeartbeatPolicy, s: InstanceState, misses: number, fx: Instan
 }
 
 /** Sends a challenge due at `slot` (its lateness is at − slot); the next is due at `scheduledAt` + interval. */
-function challenge(
-  p: HeartbeatPolicy, s: InstanceState, slot: number, at: number, misses: number, fx: InstanceEffect[], scheduledAt = slot,
-): InstanceState {
+function challenge(p: HeartbeatPolicy, s: InstanceState, slot: number, at: number, misses: number, fx: InstanceEffect[], scheduledAt = slot): InstanceState {
   const value = p.nextChallenge();
   // The hot path: one new state, one cycle and one effect per challenge (issue 17).
   const sequence = nextSequence(s);
