@@ -1,8 +1,9 @@
 /** The outbox driver with a ManualClock: one timer, backoff and reset, concurrency, stats, persistence. */
 import { describe, expect, it } from 'vitest';
-import { ManualClock, type Clock, type TimerHandle } from '@guesthb/protocol';
+import { ManualClock, type Clock } from '@guesthb/protocol';
 import { MemoryStore, scopeStore } from '../src/key-value-store.js';
 import { Outbox, SEND_ABORT_GRACE_MS, type OutboxDeps } from '../src/outbox.js';
+import { NodeLikeClock } from './helpers/node-like-clock.js';
 import type { QueuedEntry, SettleResult } from '../src/outbox-queue.js';
 
 interface Call {
@@ -23,47 +24,6 @@ function receiver(): { calls: Call[]; send: (entries: readonly QueuedEntry<strin
 }
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
-
-/**
- * A clock that behaves as Node's does under load: each reading of now() finds time moved on by `readStepMs`,
- * and a timer fires `earlyMs` before its deadline (Node counts a timer from the loop's cached, ms-truncated
- * time, so against performance.now() it fires up to ~1.5 ms early).
- */
-class NodeLikeClock implements Clock {
-  #t = 0;
-  #nextId = 0;
-  readonly #timers = new Map<number, { readonly at: number; readonly fn: () => void }>();
-
-  constructor(public readStepMs: number, readonly earlyMs: number) {}
-
-  now(): number {
-    const t = this.#t;
-    this.#t += this.readStepMs;
-    return t;
-  }
-
-  setTimeout(fn: () => void, delayMs: number): TimerHandle {
-    const id = ++this.#nextId;
-    this.#timers.set(id, { at: this.#t + Math.max(0, delayMs), fn });
-    return id;
-  }
-
-  clearTimeout(handle: TimerHandle): void {
-    if (typeof handle === 'number') this.#timers.delete(handle);
-  }
-
-  /** Fires every timer due by `untilMs`, in deadline order, each `earlyMs` early. */
-  runUntil(untilMs: number): void {
-    for (;;) {
-      const [id, due] = [...this.#timers].sort(([, a], [, b]) => a.at - b.at)[0] ?? [];
-      if (id === undefined || due === undefined || due.at > untilMs) break;
-      this.#timers.delete(id);
-      this.#t = Math.max(this.#t, due.at - this.earlyMs);
-      due.fn();
-    }
-    this.#t = Math.max(this.#t, untilMs);
-  }
-}
 
 function outbox(clock: Clock, send: OutboxDeps<string>['send'], extra: Partial<OutboxDeps<string>> = {}): Outbox<string> {
   return new Outbox<string>({ clock, random: () => 0.5, send, options: { backoff: { baseMs: 100, maxMs: 1_000 } }, ...extra });
