@@ -176,7 +176,12 @@ export class VimOutbox {
     const worker = async (): Promise<void> => {
       for (let lane = queue.shift(); lane !== undefined; lane = queue.shift()) {
         for (const entry of lane) {
-          const outcome = signal.aborted ? 'retry' : await this.#deps.send(entry.payload, signal).catch((): SendOutcome => 'retry');
+          // Past the batch deadline nothing more starts (and nothing unsent is counted as a retry).
+          if (signal.aborted) {
+            queue.length = 0;
+            break;
+          }
+          const outcome = await this.#deps.send(entry.payload, signal).catch((): SendOutcome => 'retry');
           this.#deps.observer.sent(entry.payload.kind, outcome);
           if (outcome === 'retry') {
             failures++;
@@ -192,6 +197,7 @@ export class VimOutbox {
       }
     };
     await Promise.all(Array.from({ length: Math.min(LANES_AT_ONCE, lanes.size) }, worker));
+    if (acked.length === 0 && rejected.length === 0 && signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('VIM batch past its deadline');
     if (acked.length === 0 && rejected.length === 0 && failures > 0) throw new Error('VIM event listener unreachable');
     return { acked, rejected };
   }
