@@ -6,8 +6,9 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '@guesthb/outbox';
-import { ManualClock, type Clock, type TimerHandle } from '@guesthb/protocol';
+import { ManualClock } from '@guesthb/protocol';
 import { VimOutbox, type SendOutcome, type VimEvent } from '../src/index.js';
+import { NodeLikeClock } from '../../outbox/test/helpers/node-like-clock.js';
 
 function setUp(options: { store?: MemoryStore; vimUp?: () => boolean } = {}): {
   clock: ManualClock; outbox: VimOutbox; sent: VimEvent[]; delivered: VimEvent[]; setUp: (up: boolean) => void;
@@ -132,7 +133,7 @@ describe('VIM outbox (issue 12 item 3)', () => {
     // Seed 949729: the service events of the other lanes were delivered, the alarm's lane backed off alone,
     // its retry timer fired before performance.now() reached the deadline and the pass that read the clock
     // twice armed nothing: the alarm waited for a push that never came.
-    const clock = new EarlyClock(0.01);
+    const clock = new NodeLikeClock(0, 0.01);
     const sent: VimEvent[] = [];
     let refuseAlarm = true;
     const outbox = new VimOutbox({
@@ -189,43 +190,3 @@ describe('VIM outbox (issue 12 item 3)', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 });
-
-/**
- * Time as Node keeps it under load: each reading of now() finds it moved on by `readStepMs`, and a timer
- * fires `earlyMs` before its deadline (a timer counts from the loop's cached, ms-truncated time).
- */
-class EarlyClock implements Clock {
-  readStepMs = 0;
-  #t = 0;
-  #nextId = 0;
-  readonly #timers = new Map<number, { readonly at: number; readonly fn: () => void }>();
-
-  constructor(readonly earlyMs: number) {}
-
-  now(): number {
-    const t = this.#t;
-    this.#t += this.readStepMs;
-    return t;
-  }
-
-  setTimeout(fn: () => void, delayMs: number): TimerHandle {
-    this.#timers.set(++this.#nextId, { at: this.#t + Math.max(0, delayMs), fn });
-    return this.#nextId;
-  }
-
-  clearTimeout(handle: TimerHandle): void {
-    if (typeof handle === 'number') this.#timers.delete(handle);
-  }
-
-  /** Fires every timer due by `untilMs` in deadline order, each `earlyMs` early. */
-  runUntil(untilMs: number): void {
-    for (;;) {
-      const [id, due] = [...this.#timers].sort(([, a], [, b]) => a.at - b.at)[0] ?? [];
-      if (id === undefined || due === undefined || due.at > untilMs) break;
-      this.#timers.delete(id);
-      this.#t = Math.max(this.#t, due.at - this.earlyMs);
-      due.fn();
-    }
-    this.#t = Math.max(this.#t, untilMs);
-  }
-}

@@ -29,6 +29,17 @@ function outbox(clock: Clock, send: OutboxDeps<string>['send'], extra: Partial<O
   return new Outbox<string>({ clock, random: () => 0.5, send, options: { backoff: { baseMs: 100, maxMs: 1_000 } }, ...extra });
 }
 
+/** An outbox on `clock` whose first send (entry 'a', lane x) the receiver refused: it is backing off. */
+async function firstSendRefused(clock: NodeLikeClock): Promise<{ clock: NodeLikeClock; r: ReturnType<typeof receiver>; o: Outbox<string> }> {
+  const r = receiver();
+  const o = outbox(clock, r.send);
+  o.start();
+  o.push({ id: 'a', lane: 'x', priority: 'service', payload: 'A' });
+  r.calls[0]?.reject(new Error('ECONNREFUSED'));
+  await tick();
+  return { clock, r, o };
+}
+
 describe('Outbox driver', () => {
   it('waits for start, then sends one batch at a time and removes what is acked', async () => {
     const clock = new ManualClock();
@@ -169,13 +180,7 @@ describe('Outbox driver', () => {
   it('[flake A] a retry timer that fires early and a clock that moves on between readings still send (no stall)', async () => {
     // The pass of an early timer read the clock twice: selectBatch just before the end of the backoff
     // (nothing sent), #arm just after it (no timer armed), and nothing was ever sent again.
-    const clock = new NodeLikeClock(0.02, 0.03);
-    const r = receiver();
-    const o = outbox(clock, r.send);
-    o.start();
-    o.push({ id: 'a', lane: 'x', priority: 'service', payload: 'A' });
-    r.calls[0]?.reject(new Error('ECONNREFUSED'));
-    await tick();
+    const { clock, r, o } = await firstSendRefused(new NodeLikeClock(0.02, 0.03));
     clock.runUntil(5_000);
     expect(r.calls.map((c) => c.ids)).toEqual([['a'], ['a']]);
     r.calls[1]?.resolve({ acked: ['a'] });
@@ -185,13 +190,7 @@ describe('Outbox driver', () => {
   });
 
   it('[flake A] a push whose pass straddles the end of a backoff keeps the retry timer', async () => {
-    const clock = new NodeLikeClock(0, 0);
-    const r = receiver();
-    const o = outbox(clock, r.send);
-    o.start();
-    o.push({ id: 'a', lane: 'x', priority: 'service', payload: 'A' });
-    r.calls[0]?.reject(new Error('ECONNREFUSED'));
-    await tick();
+    const { clock, r, o } = await firstSendRefused(new NodeLikeClock(0, 0));
     clock.runUntil(99.97); // the backoff ends at 100
     clock.readStepMs = 0.02; // the push reads 99.97, its pass 99.99 for selectBatch, then 100.01
     o.push({ id: 'b', lane: 'y', priority: 'service', payload: 'B' });
