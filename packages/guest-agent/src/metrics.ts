@@ -4,6 +4,7 @@ import { PeerEventSchema } from '@guesthb/protocol';
 import type { InventoryReader } from './inventory.js';
 import { VIM_EVENT_KINDS } from './vim-events.js';
 import type { VimOutboxObserver } from './vim-outbox.js';
+import type { OutboxStats } from '@guesthb/outbox';
 
 export interface AgentMetrics {
   readonly registry: Registry;
@@ -16,11 +17,8 @@ export interface AgentMetrics {
   readonly outboxObserver: VimOutboxObserver;
 }
 
-/** The VIM outbox's figures read at scrape time (its OutboxStats). */
-export interface OutboxFigures {
-  readonly oldestUnackedAgeMs: number;
-  readonly oldestInFlightAgeMs: number;
-}
+/** The VIM outbox's figures read at scrape time. */
+export type OutboxFigures = Pick<OutboxStats, 'oldestUnackedAgeMs' | 'oldestInFlightAgeMs'>;
 
 export function createAgentMetrics(inventory: InventoryReader, outbox?: () => OutboxFigures): AgentMetrics {
   const registry = new Registry();

@@ -154,7 +154,7 @@ export class VimOutbox {
   }
 
   toJSON(): object {
-    return this.#outbox.stats();
+    return this.stats();
   }
 
   /**
