@@ -10,11 +10,12 @@
  *   written to `<path>.tmp`, fsync'd, renamed over the journal and the directory fsync'd. Records appended
  *   meanwhile go to both files, so a crash at any point leaves one complete journal.
  */
-import { appendFileSync, closeSync, fdatasync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { DEFAULT_MAX_RECORD_BYTES, decodeRecords, encodeRecord, type DamageReport, type JournalRecord } from './journal-codec.js';
+import { appendTail, writeLiveRecords } from './journal-snapshot.js';
 import type { KeyValueStore } from './key-value-store.js';
 import type { OutboxLog } from './outbox.js';
 
@@ -69,8 +70,12 @@ export class Journal implements KeyValueStore {
   #dirty = false;
   #syncScheduled = false;
   #syncChain: Promise<void> = Promise.resolve();
-  /** Records appended while a compaction runs (they go to the new file too). */
-  #tail: Buffer[] | undefined;
+  /**
+   * Keys put or deleted while a compaction runs: their state at the swap is appended to the new file. Keys,
+   * not records, so a burst of writes during a compaction (every guest's init after a restart) holds no
+   * copy of its records (issue 17).
+   */
+  #tail: Set<string> | undefined;
   #compaction: Promise<void> | undefined;
   #compactions = 0;
   #writeErrors = 0;
@@ -135,7 +140,7 @@ export class Journal implements KeyValueStore {
     const prev = this.#live.get(key);
     this.#liveBytes += buf.length - (prev?.bytes ?? 0);
     this.#live.set(key, { value, bytes: buf.length });
-    this.#append(buf);
+    this.#append(key, buf);
   }
 
   delete(key: string): void {
@@ -143,7 +148,7 @@ export class Journal implements KeyValueStore {
     if (prev === undefined) return;
     this.#live.delete(key);
     this.#liveBytes -= prev.bytes;
-    this.#append(encodeRecord({ op: 'delete', key }));
+    this.#append(key, encodeRecord({ op: 'delete', key }));
   }
 
   /** Resolves when every record written so far is fsync'd. */
@@ -181,13 +186,13 @@ export class Journal implements KeyValueStore {
     closeSync(this.#fd);
   }
 
-  #append(buf: Buffer): void {
+  #append(key: string, buf: Buffer): void {
     if (this.#closed) {
       // A write racing the daemon's shutdown: dropped, never a crash (once per journal in the log).
       if (this.#writeErrors++ === 0) this.#log?.error({ path: this.#path }, 'journal write after close: dropped');
       return;
     }
-    this.#tail?.push(buf);
+    this.#tail?.add(key);
     try {
       writeSync(this.#fd, buf);
       this.#fileBytes += buf.length;
@@ -239,25 +244,22 @@ export class Journal implements KeyValueStore {
   async #compact(): Promise<void> {
     if (this.#closed && this.#report !== undefined) return;
     const tmp = `${this.#path}.tmp`;
-    this.#tail = [];
+    this.#tail = new Set();
     try {
-      const parts: Buffer[] = [];
-      for (const [key, live] of this.#live) parts.push(encodeRecord({ op: 'put', key, value: live.value }));
-      const snapshot = Buffer.concat(parts);
       const handle = await openFile(tmp, 'w', 0o600);
+      let snapshotBytes = 0;
       try {
-        await handle.writeFile(snapshot);
+        snapshotBytes = await writeLiveRecords(handle, this.#live);
         await handle.datasync();
       } finally {
         await handle.close();
       }
       // From here to the swap nothing awaits, so no record can slip between the tail copy and the rename.
-      const tail = Buffer.concat(this.#tail);
-      if (tail.length > 0) appendFileSync(tmp, tail);
+      const tailBytes = appendTail(tmp, this.#tail, this.#live);
       renameSync(tmp, this.#path);
       const old = this.#fd;
       this.#fd = openSync(this.#path, 'a', 0o600);
-      this.#fileBytes = snapshot.length + tail.length;
+      this.#fileBytes = snapshotBytes + tailBytes;
       this.#compactions++;
       // The old descriptor closes only after syncs queued on it are done (no descriptor reuse under them).
       this.#syncChain = this.#syncChain.then(() => closeQuietly(old));

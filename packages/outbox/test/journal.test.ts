@@ -95,6 +95,44 @@ describe('Journal', () => {
     expect(again.get('k19')).toEqual({ i: 4_999, pad: 'p'.repeat(50) });
   });
 
+  it('compacts a live set many chunks long while puts and deletes land between its chunks: the replay is the map', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'j.log');
+    const j = await Journal.open({ path });
+    const expected = new Map<string, unknown>();
+    const put = (key: string, value: unknown): void => {
+      j.put(key, value);
+      expected.set(key, value);
+    };
+    // ~1.2 MB of live records: about 20 of the compaction's 64 KiB chunks.
+    for (let i = 0; i < 4_000; i++) put(`k${i}`, { i, pad: 'p'.repeat(280) });
+    const compaction = j.compact();
+    let turns = 0;
+    for (let i = 0; j.stats().compacting; i++) {
+      // Every kind of change while the snapshot is being written: a new key, an overwrite of a key written
+      // already or not yet, a delete of either.
+      put(`new${i}`, { i });
+      put(`k${(i * 37) % 4_000}`, { i, again: true });
+      const gone = `k${(i * 53 + 11) % 4_000}`;
+      j.delete(gone);
+      expected.delete(gone);
+      turns++;
+      await new Promise((r) => setImmediate(r));
+    }
+    await compaction;
+    // The snapshot took several turns of the loop, so the changes above did land between its chunks.
+    expect(turns).toBeGreaterThan(3);
+    expect(j.stats().compactions).toBe(1);
+    expect(new Map(j.entries())).toEqual(expected);
+    // The file is the snapshot plus one record per key changed meanwhile, and the journal knows its size.
+    expect(j.stats().fileBytes).toBe((await stat(path)).size);
+    await j.close();
+    const again = await open(path);
+    expect(again.openReport?.corrupt).toEqual([]);
+    expect(again.openReport?.tornTail).toBeUndefined();
+    expect(new Map(again.entries())).toEqual(expected);
+  });
+
   it('removes a temp file left by a compaction cut short', async () => {
     const dir = await tempDir();
     const path = join(dir, 'j.log');

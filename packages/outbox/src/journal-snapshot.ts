@@ -1,0 +1,100 @@
+/**
+ * How a compaction writes the journal's live records (journal.ts): in chunks of ~64 KiB of encoded records,
+ * so the memory a compaction needs is one chunk, whatever the journal's size (issue 17: building the whole
+ * snapshot and concatenating it took the journal's size twice, at once, outside V8's heap, where the C
+ * allocator kept it after a restart burst).
+ */
+import { closeSync, openSync, writevSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { encodeRecord } from './journal-codec.js';
+
+/** Bytes of encoded records a compaction holds before it writes them (the snapshot is never built whole). */
+const COMPACTION_CHUNK_BYTES = 64 * 1024;
+
+/**
+ * Writes a put record for every live key, in chunks of ~COMPACTION_CHUNK_BYTES: memory stays one chunk, not
+ * the whole journal twice (its records and their concatenation: ~8 MB at 10 000 guests, allocated at once
+ * outside V8's heap, where the C allocator kept it after a restart burst; issue 17). The map may change
+ * between chunks (puts and deletes made meanwhile); that is safe because every such change is also in the
+ * compaction's tail, appended after these records. Returns the bytes written.
+ */
+export async function writeLiveRecords(handle: FileHandle, live: ReadonlyMap<string, { readonly value: unknown }>): Promise<number> {
+  let written = 0;
+  let parts: Buffer[] = [];
+  let pending = 0;
+  for (const [key, entry] of live) {
+    const buf = encodeRecord({ op: 'put', key, value: entry.value });
+    parts.push(buf);
+    pending += buf.length;
+    if (pending < COMPACTION_CHUNK_BYTES) continue;
+    await writeAll(handle, parts);
+    written += pending;
+    parts = [];
+    pending = 0;
+  }
+  if (pending > 0) await writeAll(handle, parts);
+  return written + pending;
+}
+
+/**
+ * Appends to `tmp`, synchronously, the state at this moment of every key changed during the compaction: a
+ * put of its value or a delete, in chunks of ~COMPACTION_CHUNK_BYTES. Returns the bytes written.
+ */
+export function appendTail(tmp: string, keys: ReadonlySet<string>, live: ReadonlyMap<string, { readonly value: unknown }>): number {
+  if (keys.size === 0) return 0;
+  const fd = openSync(tmp, 'a');
+  let written = 0;
+  try {
+    let parts: Buffer[] = [];
+    let pending = 0;
+    for (const key of keys) {
+      const entry = live.get(key);
+      const buf = encodeRecord(entry === undefined ? { op: 'delete', key } : { op: 'put', key, value: entry.value });
+      parts.push(buf);
+      pending += buf.length;
+      if (pending < COMPACTION_CHUNK_BYTES) continue;
+      writeAllSync(fd, parts);
+      written += pending;
+      parts = [];
+      pending = 0;
+    }
+    if (pending > 0) writeAllSync(fd, parts);
+    return written + pending;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** writevSync until every byte of `parts` is written. */
+function writeAllSync(fd: number, parts: Buffer[]): void {
+  let rest = parts;
+  while (rest.length > 0) {
+    const bytesWritten = writevSync(fd, rest);
+    if (bytesWritten <= 0) throw new Error('journal compaction: writev wrote nothing');
+    rest = unwritten(rest, bytesWritten);
+  }
+}
+
+/** The parts of `parts` after its first `bytes` bytes. */
+function unwritten(parts: readonly Buffer[], bytes: number): Buffer[] {
+  let skip = bytes;
+  const next: Buffer[] = [];
+  for (const part of parts) {
+    if (skip >= part.length) skip -= part.length;
+    else {
+      next.push(skip > 0 ? part.subarray(skip) : part);
+      skip = 0;
+    }
+  }
+  return next;
+}
+
+/** writev until every byte of `parts` is written (a regular file may take a writev in part). */
+async function writeAll(handle: FileHandle, parts: Buffer[]): Promise<void> {
+  let rest = parts;
+  while (rest.length > 0) {
+    const { bytesWritten } = await handle.writev(rest);
+    if (bytesWritten <= 0) throw new Error('journal compaction: writev wrote nothing');
+    rest = unwritten(rest, bytesWritten);
+  }
+}
