@@ -47,8 +47,11 @@ class StepClock {
 async function child(sessions, rounds, repeats) {
   const { InstanceSession } = await import(`${REPO}/packages/guest-server/dist/instance-session.js`);
   const { ServerMetrics } = await import(`${REPO}/packages/guest-server/dist/metrics.js`);
+  const { DeadlineTimers } = await import(`${REPO}/packages/protocol/dist/index.js`);
   const { pino } = await import('pino');
   const clock = new StepClock();
+  // As in the server: every session's timer behind one clock timer (protocol deadline-timers.ts).
+  const timers = new DeadlineTimers(clock);
   const metrics = new ServerMetrics(() => new Map());
   const log = pino({ level: 'warn' }, { write: () => undefined });
   // The challenge value is injected (as the real server injects its random source): a constant here, so the
@@ -69,7 +72,7 @@ async function child(sessions, rounds, repeats) {
         g.handlers = handlers;
         return { write: (data) => { written += data.length; return true; }, destroy: () => undefined };
       },
-      metrics, onReport: () => undefined, onGone: () => undefined,
+      metrics, onReport: () => undefined, onGone: () => undefined, timers,
     });
     session.channelFound(`/bench/cgcs.heartbeat.${i}.sock`);
     g.handlers.onConnect();

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { Agent, type Dispatcher } from 'undici';
 import { MemoryStore, scopeStore, type KeyValueStore, type Outbox, type OutboxStats } from '@guesthb/outbox';
 import {
-  HEARTBEAT_START_TIMEOUT_MS, INT32_MAX, drawChallenge,
+  DeadlineTimers, HEARTBEAT_START_TIMEOUT_MS, INT32_MAX, drawChallenge,
   type ActionAccepted, type Clock, type Corroboration, type EventType, type InstanceInfo, type InstanceQueryReply, type PeerEvent,
 } from '@guesthb/protocol';
 import { TokenRing } from '@guesthb/daemon-kit';
@@ -88,6 +88,8 @@ export class GuestServer implements CommandPort {
   readonly #ownsDispatcher: boolean;
   /** deps.connect, or the one `[client] channel_io` selects (channel-io.ts). */
   readonly #connect: ChannelConnector;
+  /** Every session's timer behind one clock timer (issue 17: a Node Timeout per arming was garbage). */
+  readonly #timers: DeadlineTimers;
   #app: FastifyInstance | undefined;
   #policy: HeartbeatPolicy;
   #hostReporting = true;
@@ -115,6 +117,7 @@ export class GuestServer implements CommandPort {
     this.#config = deps.config;
     this.#log = deps.log;
     this.#tokens = new TokenRing(deps.config.tokenRotationWindowMs);
+    this.#timers = new DeadlineTimers(deps.clock);
     if (deps.connect !== undefined) {
       this.#connect = deps.connect;
     } else {
@@ -352,6 +355,7 @@ export class GuestServer implements CommandPort {
       onGone: this.#sessionGone,
       onStep: this.#sessionStep,
       onGuestLogMsg: hooks.onGuestLogMsg,
+      timers: this.#timers,
     });
     return session;
   }

@@ -4,7 +4,7 @@
  */
 import {
   ChallengeResponseFields, FRAME, GUEST_TO_HOST_TYPES, LineFramer, encodeChallenge, encodeMessage, parseMessage,
-  readChallengeResponseBytes, type Clock, type EventType, type TimerHandle,
+  DeadlineTimers, readChallengeResponseBytes, type Clock, type DeadlineTimer, type EventType, type TimerHandle,
 } from '@guesthb/protocol';
 import type { ChannelConnector, ChannelHandlers, ChannelSocket } from './channel-connector.js';
 import { DEFAULT_GUEST_BUDGET, GuestBudget, type BudgetDropKind, type GuestBudgetLimits } from './guest-budget.js';
@@ -46,6 +46,8 @@ export interface InstanceSessionDeps {
   readonly onStep?: (session: InstanceSession, before: InstanceState) => void;
   /** A guest message carried a non-empty log_msg (corroboration's forensics ring, issue 16 item 5). */
   readonly onGuestLogMsg?: ((logMsg: string) => void) | undefined;
+  /** The deadlines of every session of a server behind one clock timer (issue 17); a session's own when absent. */
+  readonly timers?: DeadlineTimers;
 }
 
 /** Result of a vote/notify request: whether the notice went out, and its timeout_ms. */
@@ -68,10 +70,10 @@ export class InstanceSession {
   readonly #budget: GuestBudget;
   /** Reading is paused (over budget) until this timer fires. */
   #pauseTimer: TimerHandle | undefined;
-  #timer: TimerHandle | undefined;
-  #armedAt: number | undefined;
   /** The timer's callback, made once: a closure per arming was garbage on every heartbeat (issue 17). */
   readonly #onTimer = (): void => this.#fire();
+  /** The session's one timer for its life, re-armed in place (a Node Timeout per arming was garbage; issue 17). */
+  readonly #timer: DeadlineTimer;
   #queue: InstanceEvent[] = [];
   /** Inside #onChunk; reads that arrive meanwhile wait in #laterReads. */
   #reading = false;
@@ -84,6 +86,7 @@ export class InstanceSession {
     this.#deps = deps;
     this.#state = initialInstanceState(deps.clock.now());
     this.#budget = new GuestBudget(deps.budget ?? DEFAULT_GUEST_BUDGET);
+    this.#timer = (deps.timers ?? new DeadlineTimers(deps.clock)).create(this.#onTimer);
   }
 
   get state(): InstanceState {
@@ -152,7 +155,7 @@ export class InstanceSession {
   }
 
   toJSON(): Record<string, unknown> {
-    return { uuid: this.uuid, channel: this.#channelPath, state: hbStateName(this.#state), link: this.#state.link.kind, armedAt: this.#armedAt };
+    return { uuid: this.uuid, channel: this.#channelPath, state: hbStateName(this.#state), link: this.#state.link.kind, armedAt: this.#timer.armed ? this.#timer.at : undefined };
   }
 
   #dispatch(event: InstanceEvent): void {
@@ -460,28 +463,20 @@ export class InstanceSession {
   #rearm(): void {
     if (this.#closed) return;
     const deadline = nextDeadline(this.#deps.policy(), this.#state);
-    if (deadline === this.#armedAt) return;
-    this.#disarm();
-    if (deadline === undefined) return;
-    this.#armedAt = deadline;
-    const clock = this.#deps.clock;
-    this.#timer = clock.setTimeout(this.#onTimer, Math.max(0, Math.ceil(deadline - clock.now())));
+    const timer = this.#timer;
+    if (deadline === undefined) timer.disarm();
+    else if (!timer.armed || deadline !== timer.at) timer.arm(deadline);
   }
 
   #fire(): void {
-    const deadline = this.#armedAt;
-    this.#timer = undefined;
-    this.#armedAt = undefined;
-    if (deadline === undefined) return;
+    const deadline = this.#timer.at;
     // A timer may fire a fraction of a millisecond before the deadline by the monotonic clock.
     const now = this.#deps.clock.now();
     this.#hot(deadline - now < 2 ? Math.max(now, deadline) : now, undefined);
   }
 
   #disarm(): void {
-    if (this.#timer !== undefined) this.#deps.clock.clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#armedAt = undefined;
+    this.#timer.disarm();
   }
 }
 

@@ -16,6 +16,7 @@ export * from './nack.js';
 export * from './challenge.js';
 export * from './challenge-frame.js';
 export * from './clock.js';
+export * from './deadline-timers.js';
 export * from './backoff.js';
 export * from './channel-name.js';
 export * from './corroboration.js';
