@@ -7,6 +7,8 @@
 // server's own challenge lateness p99 (a tail the server did not cause shows in the first only), RSS, load average.
 //   node bench/ab-ini.js [--key=channel_io] [--values=stream,pipe-handle] [--sizes=100,2000] [--pairs=3] [--seconds=20]
 //                        [--warmup-ms=3000] (perf.js measures from 12000: after V8's start-up GCs)
+//   node bench/ab-ini.js --key=node_args --values=+,--max-semi-space-size=16 …: node flags instead of a [client]
+//                        key ('+' joins flags; '+' alone = as shipped)
 import { loadavg } from 'node:os';
 import { runScalePoint } from './scale.js';
 import { SHIPPED_NODE_ARGS, log } from './lib/util.js';
@@ -25,7 +27,9 @@ for (let pair = 1; pair <= pairs; pair++) {
   for (const guests of sizes) {
     for (const mode of pair % 2 === 1 ? MODES : [...MODES].reverse()) {
       const load = loadavg()[0];
-      const r = await runScalePoint({ guests, intervalMs: 400, seconds, warmupMs, nodeArgs: SHIPPED_NODE_ARGS, extraIni: `${key} = ${mode}\n` });
+      // --key=node_args: each value is node flags joined by '+', added after the shipped ones (the last of a flag wins).
+      const nodeArgs = key === 'node_args' ? [...SHIPPED_NODE_ARGS, ...mode.split('+').filter(Boolean)] : SHIPPED_NODE_ARGS;
+      const r = await runScalePoint({ guests, intervalMs: 400, seconds, warmupMs, nodeArgs, extraIni: key === 'node_args' ? '' : `${key} = ${mode}\n` });
       const row = { pair, guests, mode, load, loadEnd: loadavg()[0], ...r };
       rows.push(row);
       log(`pair ${pair} ${String(guests).padStart(5)} guests ${String(mode).padEnd(11)} CPU ${f(r.cpuPct)} % (main ${f(r.mainUserPct)} user + ${f(r.mainSysPct)} sys, ${f(r.mainSwitchesPerS, 0)} wake-ups/s; other threads ${f(r.otherThreadsPct)} %)`
