@@ -7,7 +7,7 @@ node=${GUESTHB_NODE:-}
 [ -n "$node" ] || { [ -r "$lib/NODE" ] && node=$(cat "$lib/NODE"); }
 [ -n "$node" ] || node=node
 # @NODE_FLAGS@: the V8 flags of the daemon's own #! line (scripts/pack.sh copies them), e.g. guest-server's
-# --max-semi-space-size=64 --no-allocation-site-pretenuring.
+# --max-semi-space-size=16 --no-allocation-site-pretenuring.
 # Node cannot raise its own descriptor limit (no setrlimit): raise the soft limit to the hard one here, so
 # the connection caps (a quarter of the soft limit for HTTP) leave room for every channel (issue 11 item 3).
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true

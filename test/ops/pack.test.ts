@@ -142,7 +142,7 @@ describe('npm run pack → install.sh → both daemons', () => {
     const serverPid = livePid(serverPidfile);
     expect(serverPid).toBeDefined();
     // The installed wrapper runs Node with the V8 flags of guest-server's #! line (bench/README.md "Performance").
-    expect(readFileSync(`/proc/${String(serverPid)}/cmdline`, 'utf8').split('\0')).toEqual(expect.arrayContaining(['--max-semi-space-size=64', '--no-allocation-site-pretenuring']));
+    expect(readFileSync(`/proc/${String(serverPid)}/cmdline`, 'utf8').split('\0')).toEqual(expect.arrayContaining(['--max-semi-space-size=16', '--no-allocation-site-pretenuring']));
     expect(await run(lsb, ['status'], { env })).toMatchObject({ code: 0, stdout: 'guestServer: is running\n' });
     expect((await run(lsb, ['start'], { env })).stdout).toBe('guestServer: is already running\n');
     expect((await run(lsb, ['reload'], { env })).code).toBe(0);
