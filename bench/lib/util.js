@@ -10,8 +10,8 @@ export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const SERVER_BIN = join(REPO, 'packages/guest-server/dist/bin.js');
 /**
  * The Node flags guest-server ships with: those of its #! line (packages/guest-server/src/bin.ts), which the
- * installed wrapper also uses. Young-generation scavenges (6–9 ms: the guests' live per-instance state is
- * copied) set the p99 jitter; --max-semi-space-size=64 makes them ~4× rarer (bench/README.md "Performance").
+ * installed wrapper also uses: --max-semi-space-size=16 --no-allocation-site-pretenuring (why: the
+ * guest-server README "Memory", bench/README.md "Issue 17").
  */
 /**
  * The server's scheduling priority as shipped (systemd/guestServer.service `Nice=`), applied by the benches
