@@ -141,8 +141,7 @@ export class DeadlineTimers {
     const last = heap.pop() as DeadlineTimer;
     timer.index = -1;
     if (last === timer) return;
-    heap[index] = last;
-    last.index = index;
+    this.#put(index, last);
     this.#down(index);
     this.#up(last.index);
   }
@@ -155,12 +154,10 @@ export class DeadlineTimers {
       const parentIndex = (i - 1) >> 1;
       const parent = heap[parentIndex] as DeadlineTimer;
       if (!before(timer, parent)) break;
-      heap[i] = parent;
-      parent.index = i;
+      this.#put(i, parent);
       i = parentIndex;
     }
-    heap[i] = timer;
-    timer.index = i;
+    this.#put(i, timer);
   }
 
   #down(index: number): void {
@@ -175,12 +172,15 @@ export class DeadlineTimers {
       const child = right < n && before(heap[right] as DeadlineTimer, heap[left] as DeadlineTimer) ? right : left;
       const c = heap[child] as DeadlineTimer;
       if (!before(c, timer)) break;
-      heap[i] = c;
-      c.index = i;
+      this.#put(i, c);
       i = child;
     }
-    heap[i] = timer;
-    timer.index = i;
+    this.#put(i, timer);
+  }
+
+  #put(index: number, timer: DeadlineTimer): void {
+    this.#heap[index] = timer;
+    timer.index = index;
   }
 }
 
