@@ -7,8 +7,10 @@
  * - open() replays the file; a torn or corrupt record is reported and skipped, never fatal, and the file
  *   is then rewritten clean.
  * - Compaction keeps the file bounded: past `compactAtBytes` and twice the live data, the live records are
- *   written to `<path>.tmp`, fsync'd, renamed over the journal and the directory fsync'd. Records appended
- *   meanwhile go to both files, so a crash at any point leaves one complete journal.
+ *   written to `<path>.tmp` (in 64 KiB chunks: journal-snapshot.ts), fsync'd, renamed over the journal and
+ *   the directory fsync'd. Records appended meanwhile go to the old file, and the state of each key they
+ *   touched is appended to the new one just before the rename, so a crash at any point leaves one complete
+ *   journal.
  */
 import { closeSync, fdatasync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
