@@ -12,8 +12,8 @@ import { waitFor } from '../helpers/wait.js';
 
 const INTERVAL_MS = 400;
 
-async function rawGuest(stack: Stack, index: number, bytewiseGapMs?: number): Promise<RawGuest> {
-  const guest = new RawGuest({ dir: stack.channelDir, uuid: uuidOf(index), intervalMs: INTERVAL_MS, ...(bytewiseGapMs === undefined ? {} : { bytewiseGapMs }) });
+async function rawGuest(stack: Stack, index: number, bytewiseGapMs?: number, intervalMs = INTERVAL_MS): Promise<RawGuest> {
+  const guest = new RawGuest({ dir: stack.channelDir, uuid: uuidOf(index), intervalMs, ...(bytewiseGapMs === undefined ? {} : { bytewiseGapMs }) });
   onTestFinished(() => guest.close());
   await guest.start();
   return guest;
@@ -121,8 +121,12 @@ describe('hostile guests', () => {
     const stack = await Stack.create();
     await stack.startAgent();
     await stack.startServer();
-    const guest = await rawGuest(stack, 0x700, 1);
-    await waitFor(() => guest.challengeTimes.length >= 8, 20_000, 'eight challenges answered byte by byte', () => stack.report());
+    // ~170 one-byte writes at least 1 ms apart: 190 ms unloaded, up to ~500 ms when the test files run in
+    // parallel on two CPUs. A 1 s interval keeps the whole answer inside its window however busy the machine
+    // is, so a miss here means the server lost a cut message, not that the guest was slow (at 400 ms this
+    // failed in 5 of 24 runs, four at a time, with the code before and after the third session of 2026-12-05).
+    const guest = await rawGuest(stack, 0x700, 1, 1_000);
+    await waitFor(() => guest.challengeTimes.length >= 8, 30_000, 'eight challenges answered byte by byte', () => stack.report());
     expect(guest.initAcks).toBe(1);
     const m = await stack.serverMetrics();
     expect(m.get('guest_server_misses_total') ?? 0).toBe(0);
