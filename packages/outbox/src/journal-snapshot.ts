@@ -20,20 +20,11 @@ const COMPACTION_CHUNK_BYTES = 64 * 1024;
  */
 export async function writeLiveRecords(handle: FileHandle, live: ReadonlyMap<string, { readonly value: unknown }>): Promise<number> {
   let written = 0;
-  let parts: Buffer[] = [];
-  let pending = 0;
-  for (const [key, entry] of live) {
-    const buf = encodeRecord({ op: 'put', key, value: entry.value });
-    parts.push(buf);
-    pending += buf.length;
-    if (pending < COMPACTION_CHUNK_BYTES) continue;
-    await writeAll(handle, parts);
-    written += pending;
-    parts = [];
-    pending = 0;
+  for (const chunk of chunks(liveRecords(live))) {
+    await writeAll(handle, chunk.parts);
+    written += chunk.bytes;
   }
-  if (pending > 0) await writeAll(handle, parts);
-  return written + pending;
+  return written;
 }
 
 /**
@@ -45,24 +36,40 @@ export function appendTail(tmp: string, keys: ReadonlySet<string>, live: Readonl
   const fd = openSync(tmp, 'a');
   let written = 0;
   try {
-    let parts: Buffer[] = [];
-    let pending = 0;
-    for (const key of keys) {
-      const entry = live.get(key);
-      const buf = encodeRecord(entry === undefined ? { op: 'delete', key } : { op: 'put', key, value: entry.value });
-      parts.push(buf);
-      pending += buf.length;
-      if (pending < COMPACTION_CHUNK_BYTES) continue;
-      writeAllSync(fd, parts);
-      written += pending;
-      parts = [];
-      pending = 0;
+    for (const chunk of chunks(tailRecords(keys, live))) {
+      writeAllSync(fd, chunk.parts);
+      written += chunk.bytes;
     }
-    if (pending > 0) writeAllSync(fd, parts);
-    return written + pending;
+    return written;
   } finally {
     closeSync(fd);
   }
+}
+
+function* liveRecords(live: ReadonlyMap<string, { readonly value: unknown }>): Generator<Buffer> {
+  for (const [key, entry] of live) yield encodeRecord({ op: 'put', key, value: entry.value });
+}
+
+function* tailRecords(keys: ReadonlySet<string>, live: ReadonlyMap<string, { readonly value: unknown }>): Generator<Buffer> {
+  for (const key of keys) {
+    const entry = live.get(key);
+    yield encodeRecord(entry === undefined ? { op: 'delete', key } : { op: 'put', key, value: entry.value });
+  }
+}
+
+/** Encoded records grouped into chunks of ~COMPACTION_CHUNK_BYTES, made lazily (one chunk held at a time). */
+function* chunks(records: Iterable<Buffer>): Generator<{ readonly parts: Buffer[]; readonly bytes: number }> {
+  let parts: Buffer[] = [];
+  let bytes = 0;
+  for (const buf of records) {
+    parts.push(buf);
+    bytes += buf.length;
+    if (bytes < COMPACTION_CHUNK_BYTES) continue;
+    yield { parts, bytes };
+    parts = [];
+    bytes = 0;
+  }
+  if (bytes > 0) yield { parts, bytes };
 }
 
 /** writevSync until every byte of `parts` is written. */
