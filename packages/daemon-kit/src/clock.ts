@@ -4,6 +4,9 @@ import type { Clock, TimerHandle } from '@guesthb/protocol';
 /** Node fires a timer longer than this after 1 ms (TimeoutOverflowWarning): the longest delay we arm. */
 export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 
+/** The cell Atomics.wait blocks on: nobody notifies it, so a wait always runs to its timeout. */
+const SLEEP_CELL = new Int32Array(new SharedArrayBuffer(4));
+
 /**
  * Monotonic time from performance.now(); timers are Node's, unref'd so they never hold the process open.
  * Delays are clamped to [0, MAX_TIMER_DELAY_MS]: a guest's restart_secs × 1000 must not fire at once.
@@ -17,6 +20,10 @@ export const systemClock: Clock = {
   },
   clearTimeout: (handle: TimerHandle): void => {
     clearTimeout(handle as NodeJS.Timeout);
+  },
+  // A futex wait with a sub-millisecond timeout: the thread sleeps (no CPU) and wakes within tens of µs.
+  sleep: (ms: number): void => {
+    if (ms > 0) Atomics.wait(SLEEP_CELL, 0, 0, ms);
   },
 };
 

@@ -74,6 +74,18 @@ describe('systemClock', () => {
     expect(fired).toBe(false);
     expect(MAX_TIMER_DELAY_MS).toBe(2147483647);
   });
+
+  it('sleeps a fraction of a millisecond, blocking timers meanwhile', () => {
+    let fired = false;
+    systemClock.setTimeout(() => (fired = true), 0);
+    const before = performance.now();
+    systemClock.sleep?.(2.5);
+    const slept = performance.now() - before;
+    expect(slept).toBeGreaterThanOrEqual(2.5);
+    expect(fired).toBe(false);
+    systemClock.sleep?.(0);
+    systemClock.sleep?.(-1);
+  });
 });
 
 describe('wallClockMs and systemRandom', () => {

@@ -25,6 +25,9 @@ export const DEFAULT_CHALLENGE_PHASES = 64;
 export const MAX_CHALLENGE_PHASES = 1024;
 /** [client] challenge_phase_guests: a late wake-up of the server touches at most this many guests. */
 export const DEFAULT_CHALLENGE_PHASE_GUESTS = 8;
+/** [client] timer_lead_ms: the sessions' timers wake this early and sleep the rest (README "Timer lead"). */
+export const DEFAULT_TIMER_LEAD_MS = 1;
+export const MAX_TIMER_LEAD_MS = 5;
 /** Default bound of the event outbox toward the agent. */
 export const DEFAULT_OUTBOX_MAX_EVENTS = 10_000;
 /** Where guest-server keeps what must survive a restart (issue 12): instance knowledge, unacknowledged events. */
@@ -60,6 +63,8 @@ const ClientSection = z.strictObject({
   challenge_phases: iniInt(0, MAX_CHALLENGE_PHASES).refine((n) => (n & (n - 1)) === 0, 'expected 0 or a power of two').optional(),
   /** Instances placed on a phase before the next one is opened. */
   challenge_phase_guests: iniInt(1, 1_000_000).optional(),
+  /** Sub-millisecond challenge timing (issue 17): wake this early, sleep the rest; 0 = Node's ms timers. */
+  timer_lead_ms: iniInt(0, MAX_TIMER_LEAD_MS).optional(),
 });
 const IniSchema = z.strictObject({
   client: ClientSection.optional(),
@@ -113,6 +118,8 @@ export interface GuestServerConfig {
   readonly challengePhases: number;
   /** Instances on a phase before the next is opened (README "Challenge phases"). Restart-only. */
   readonly challengePhaseGuests: number;
+  /** How early the sessions' timers wake to sleep the rest up to their deadline; 0 = Node's ms timers. Restart-only. */
+  readonly timerLeadMs: number;
   readonly logLevel: LogLevel;
   readonly pidfile: string | undefined;
   readonly shutdownTimeoutMs: number;
@@ -216,6 +223,7 @@ export function buildConfig(input: ConfigInput): GuestServerConfig {
     channelIo: client.channel_io ?? 'pipe-handle',
     challengePhases: client.challenge_phases ?? DEFAULT_CHALLENGE_PHASES,
     challengePhaseGuests: client.challenge_phase_guests ?? DEFAULT_CHALLENGE_PHASE_GUESTS,
+    timerLeadMs: client.timer_lead_ms ?? DEFAULT_TIMER_LEAD_MS,
     logLevel: cli.logLevel ?? logLevelFromDebug(result.data.debug) ?? 'info',
     pidfile: cli.pidfile,
     shutdownTimeoutMs: DEFAULT_SHUTDOWN_TIMEOUT_MS,

@@ -117,7 +117,7 @@ export class GuestServer implements CommandPort {
     this.#config = deps.config;
     this.#log = deps.log;
     this.#tokens = new TokenRing(deps.config.tokenRotationWindowMs);
-    this.#timers = new DeadlineTimers(deps.clock);
+    this.#timers = new DeadlineTimers(deps.clock, { leadMs: deps.config.timerLeadMs });
     if (deps.connect !== undefined) {
       this.#connect = deps.connect;
     } else {

@@ -4,7 +4,10 @@
  * stay together, as the original. The margins are a quarter interval (250 ms), not a timing measurement.
  */
 import { describe, expect, it } from 'vitest';
+import { systemClock } from '@guesthb/daemon-kit';
+import type { Clock } from '@guesthb/protocol';
 import { startAgent, startGuest, startServer, tempDir, until, uuidOf } from './helpers/harness.js';
+import { DEFAULT_TIMER_LEAD_MS, MAX_TIMER_LEAD_MS, buildConfig } from '../src/config.js';
 import type { TestGuest } from './helpers/test-guest.js';
 
 const INTERVAL_MS = 1000;
@@ -43,5 +46,54 @@ describe('challenge phases over real sockets (issue 17)', () => {
   it('challenge_phases = 0: every guest keeps the moment of its init, one cluster', async () => {
     const offsets = phaseOffsets(await challengeTimes('challenge_phases = 0\n'));
     expect(offsets.filter((d) => Math.abs(d) < INTERVAL_MS / 4), offsets.map((d) => d.toFixed(0)).join(' ')).toHaveLength(16);
+  });
+});
+
+describe('[client] timer_lead_ms (issue 17, README "Timer lead")', () => {
+  const config = (text: string): ReturnType<typeof buildConfig> => buildConfig({ iniText: text, cli: {}, osHostname: 'h' });
+
+  it('defaults to 1 ms; 0 turns it off; at most 5; other values are refused, naming the key', () => {
+    expect(DEFAULT_TIMER_LEAD_MS).toBe(1);
+    expect(config('').timerLeadMs).toBe(1);
+    expect(config('[client]\ntimer_lead_ms = 0\n').timerLeadMs).toBe(0);
+    expect(config(`[client]\ntimer_lead_ms = ${MAX_TIMER_LEAD_MS}\n`).timerLeadMs).toBe(5);
+    expect(() => config('[client]\ntimer_lead_ms = 6\n')).toThrow(/timer_lead_ms/);
+    expect(() => config('[client]\ntimer_lead_ms = -1\n')).toThrow(/timer_lead_ms/);
+  });
+
+  /** The real clock, recording what the server asks it to sleep. */
+  function recordingClock(): { clock: Clock; sleeps: number[] } {
+    const sleeps: number[] = [];
+    const clock: Clock = {
+      now: systemClock.now, setTimeout: systemClock.setTimeout, clearTimeout: systemClock.clearTimeout,
+      sleep: (ms) => { sleeps.push(ms); systemClock.sleep?.(ms); },
+    };
+    return { clock, sleeps };
+  }
+
+  async function heartbeatWith(ini: string): Promise<number[]> {
+    const dir = await tempDir();
+    const agent = await startAgent();
+    const guests: TestGuest[] = [];
+    for (let i = 0; i < 4; i++) guests.push(await startGuest(dir, uuidOf(i), { intervalMs: 100 }));
+    let challenges = 0;
+    for (const g of guests) g.on('message', (m: { msg_type: string }) => { if (m.msg_type === 'challenge') challenges++; });
+    const { clock, sleeps } = recordingClock();
+    await startServer({ dir, agentUrl: agent.url, ini, clock });
+    await until(() => challenges >= 40, 10_000, 'ten challenges per guest');
+    return sleeps;
+  }
+
+  it('the sessions\' timers wake the lead early and sleep the rest, never longer than lead + 2 ms', async () => {
+    const sleeps = await heartbeatWith('timer_lead_ms = 2\n');
+    expect(sleeps.length).toBeGreaterThan(0);
+    for (const ms of sleeps) {
+      expect(ms).toBeGreaterThan(0);
+      expect(ms).toBeLessThanOrEqual(4);
+    }
+  });
+
+  it('timer_lead_ms = 0: Node\'s timers alone, the server never sleeps', async () => {
+    expect(await heartbeatWith('timer_lead_ms = 0\n')).toEqual([]);
   });
 });

@@ -11,6 +11,12 @@ export interface Clock {
   now(): number;
   setTimeout(fn: () => void, delayMs: number): TimerHandle;
   clearTimeout(handle: TimerHandle): void;
+  /**
+   * Blocks the thread for `ms` (fractional) without spinning, timers not firing meanwhile: a wait shorter
+   * than the timers' millisecond granularity (DeadlineTimers' lead, issue 17). Optional: a clock without
+   * it is served by its timers alone.
+   */
+  sleep?(ms: number): void;
 }
 
 /** A clock that moves only when told to: timers fire inside advance(), in deadline order (FIFO on ties). */
@@ -43,23 +49,31 @@ export class ManualClock implements Clock {
     if (typeof handle === 'number') this.#timers.delete(handle);
   }
 
+  /** Moves time forward by `ms` without firing anything, as a blocked thread sees it: due timers fire at the next advance, late. */
+  sleep(ms: number): void {
+    this.#now += ms > 0 ? ms : 0;
+  }
+
   /** Moves time forward by `ms` (negative counts as 0: monotonic), firing due timers in order, including ones they schedule. */
   advance(ms: number): void {
     const target = this.#now + (ms > 0 ? ms : 0);
     for (;;) {
       let dueId: number | undefined;
       let due: { readonly at: number; readonly fn: () => void } | undefined;
+      // A callback that slept moved time on: what fell due meanwhile fires now, late, as after a blocked loop.
+      const until = Math.max(target, this.#now);
       for (const [id, timer] of this.#timers) {
-        if (timer.at <= target && (due === undefined || timer.at < due.at)) {
+        if (timer.at <= until && (due === undefined || timer.at < due.at)) {
           dueId = id;
           due = timer;
         }
       }
       if (dueId === undefined || due === undefined) break;
       this.#timers.delete(dueId);
-      this.#now = due.at;
+      // Time never goes back: a timer overdue after a sleep fires at the time the sleep ended.
+      this.#now = Math.max(this.#now, due.at);
       due.fn();
     }
-    this.#now = target;
+    this.#now = Math.max(this.#now, target);
   }
 }

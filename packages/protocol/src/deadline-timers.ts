@@ -13,6 +13,13 @@
  * fires for it, never before the clock's own timer would; timers due together fire in deadline order, FIFO
  * on ties; a timer armed or re-armed while others fire waits for the next pass (so a callback that re-arms
  * at once cannot starve the loop). Pure apart from the injected clock, so tests run it on `ManualClock`.
+ *
+ * Lead (`leadMs` > 0, with a clock that can `sleep`): Node counts timers in whole milliseconds from the
+ * loop's cached, truncated time, so a timer fires 0–2 ms after its deadline, and a challenge interval (the
+ * difference of two such delays) is off by up to ~2 ms. With a lead the clock's timer is armed `leadMs`
+ * early, and its pass sleeps (a futex wait, not a spin) the remaining fraction up to the earliest deadline
+ * before firing: timers then fire within tens of µs of their deadline, never before it, at the cost of the
+ * thread being blocked for at most `leadMs` + 2 ms per wake-up.
  */
 import type { Clock, TimerHandle } from './clock.js';
 
@@ -48,6 +55,14 @@ export class DeadlineTimer {
   }
 }
 
+export interface DeadlineTimersOptions {
+  /** How early the clock's timer is armed, the rest slept (see the header); 0 or absent = no lead. */
+  readonly leadMs?: number;
+}
+
+/** The longest a pass sleeps beyond the lead: the clock's timer fires up to ~1 ms before its own delay, plus a stale loop time. */
+const SLEEP_SLACK_MS = 2;
+
 export class DeadlineTimers {
   readonly #clock: Clock;
   readonly #heap: DeadlineTimer[] = [];
@@ -58,8 +73,13 @@ export class DeadlineTimers {
   #passing = false;
   readonly #onClock = (): void => this.#pass();
 
-  constructor(clock: Clock) {
+  /** 0 when the clock cannot sleep. */
+  readonly #leadMs: number;
+
+  constructor(clock: Clock, options: DeadlineTimersOptions = {}) {
     this.#clock = clock;
+    const leadMs = options.leadMs ?? 0;
+    this.#leadMs = clock.sleep !== undefined && leadMs > 0 ? leadMs : 0;
   }
 
   /** Armed timers. */
@@ -110,7 +130,7 @@ export class DeadlineTimers {
     // Fire what the clock fired for (a clock timer may fire a little before its deadline by its own now()),
     // whatever has the same deadline, and whatever is overdue by the clock; a timer armed during this pass
     // waits for the next one.
-    const limit = Math.max(this.#clock.now(), firedFor);
+    const limit = this.#leadMs > 0 ? this.#sleepToFirst() : Math.max(this.#clock.now(), firedFor);
     const lastSeq = this.#seq;
     this.#passing = true;
     try {
@@ -126,13 +146,29 @@ export class DeadlineTimers {
     }
   }
 
-  /** Arms the clock's one timer for the earliest deadline, unless it is already armed for it or sooner. */
+  /**
+   * With a lead: sleeps until the earliest deadline when it is at most the lead (and its slack) away, and
+   * returns the limit of this pass. Nothing fires before its deadline: a clock timer that fired for a
+   * deadline nobody holds any more, with the next one further than that, fires nothing.
+   */
+  #sleepToFirst(): number {
+    const now = this.#clock.now();
+    const top = this.#heap[0];
+    if (top === undefined) return now;
+    const waitMs = top.at - now;
+    if (waitMs <= 0 || waitMs > this.#leadMs + SLEEP_SLACK_MS) return now;
+    this.#clock.sleep?.(waitMs);
+    return Math.max(this.#clock.now(), top.at);
+  }
+
+  /** Arms the clock's one timer for the earliest deadline (its lead early), unless it is already armed for it or sooner. */
   #schedule(): void {
     const top = this.#heap[0];
     if (top === undefined || top.at >= this.#handleAt) return;
     if (this.#handle !== undefined) this.#clock.clearTimeout(this.#handle);
     this.#handleAt = top.at;
-    this.#handle = this.#clock.setTimeout(this.#onClock, Math.max(0, Math.ceil(top.at - this.#clock.now())));
+    const inMs = top.at - this.#clock.now();
+    this.#handle = this.#clock.setTimeout(this.#onClock, Math.max(0, this.#leadMs > 0 ? Math.floor(inMs - this.#leadMs) : Math.ceil(inMs)));
   }
 
   #removeAt(index: number): void {

@@ -90,4 +90,27 @@ describe('ManualClock', () => {
     clock.advance(10);
     expect(fired).toEqual(['first']);
   });
+
+  it('sleep moves time without firing; due timers fire late at the next advance, and time never goes back', () => {
+    const clock = new ManualClock(0);
+    const fired: number[] = [];
+    clock.setTimeout(() => {
+      fired.push(clock.now());
+      clock.sleep(7.5);
+    }, 10);
+    clock.setTimeout(() => fired.push(clock.now()), 12);
+    clock.sleep(-1);
+    expect(clock.now()).toBe(0);
+    clock.advance(11);
+    // The first slept past the second's deadline (12) and past the advance's target (11): the second fires
+    // late, when the sleep ends, within the same advance.
+    expect(fired).toEqual([10, 17.5]);
+    expect(clock.now()).toBe(17.5);
+    clock.setTimeout(() => fired.push(clock.now()), 1);
+    clock.sleep(5);
+    expect(clock.pendingTimers).toBe(1);
+    expect(fired).toEqual([10, 17.5]);
+    clock.advance(0);
+    expect(fired).toEqual([10, 17.5, 22.5]);
+  });
 });

@@ -1,7 +1,7 @@
 /** DeadlineTimers on ManualClock: the semantics of one clock timer per owner, with one clock timer in all. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../src/clock.js';
+import { type Clock, ManualClock } from '../src/clock.js';
 import { DeadlineTimers, type DeadlineTimer } from '../src/deadline-timers.js';
 
 function setup(startMs = 1000) {
@@ -161,6 +161,109 @@ describe('DeadlineTimers', () => {
         expect(firedReal).toEqual(firedModel);
         expect(timers.size).toBe(0);
         expect(real.pendingTimers).toBe(0);
+      }),
+      { numRuns: 300, seed: Number(process.env.GUESTHB_FAULT_SEED ?? 17) },
+    );
+  });
+});
+
+/** A ManualClock that records what it was asked to sleep. */
+class SleepRecordingClock extends ManualClock {
+  readonly sleeps: number[] = [];
+
+  override sleep(ms: number): void {
+    this.sleeps.push(ms);
+    super.sleep(ms);
+  }
+}
+
+describe('DeadlineTimers with a lead (sub-millisecond deadlines)', () => {
+  it('arms the clock timer the lead early and sleeps the rest: a fractional deadline fires exactly, never before', () => {
+    const clock = new SleepRecordingClock(0);
+    const timers = new DeadlineTimers(clock, { leadMs: 1 });
+    const fired: number[] = [];
+    const a = timers.create(() => fired.push(clock.now()));
+    const b = timers.create(() => fired.push(clock.now()));
+    a.arm(400.25);
+    b.arm(400.25);
+    clock.advance(399);
+    // The clock's timer fired at floor(400.25 - 1) = 399 ms; the pass slept 1.25 ms and fired both.
+    expect(clock.sleeps).toEqual([1.25]);
+    expect(fired).toEqual([400.25, 400.25]);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('a clock that cannot sleep is served by its timers alone (the lead is ignored)', () => {
+    const manual = new ManualClock(0);
+    const clock: Clock = { now: () => manual.now(), setTimeout: (fn, ms) => manual.setTimeout(fn, ms), clearTimeout: (h) => manual.clearTimeout(h) };
+    const timers = new DeadlineTimers(clock, { leadMs: 1 });
+    const fired: number[] = [];
+    timers.create(() => fired.push(manual.now())).arm(400.25);
+    manual.advance(400);
+    expect(fired).toEqual([]);
+    manual.advance(1);
+    expect(fired).toEqual([401]);
+  });
+
+  it('never sleeps towards a deadline further than the lead and its slack (the one it woke for was disarmed)', () => {
+    const clock = new SleepRecordingClock(0);
+    const timers = new DeadlineTimers(clock, { leadMs: 1 });
+    const fired: number[] = [];
+    const a = timers.create(() => fired.push(clock.now()));
+    const b = timers.create(() => fired.push(clock.now()));
+    a.arm(100);
+    b.arm(200);
+    a.disarm();
+    clock.advance(150);
+    expect(clock.sleeps).toEqual([]);
+    expect(fired).toEqual([]);
+    clock.advance(50);
+    expect(clock.sleeps).toEqual([1]);
+    expect(fired).toEqual([200]);
+  });
+
+  it('property: every arming that is not replaced or disarmed fires once, at max(deadline, when armed), sleeping at most lead + 2 ms', () => {
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('arm' as const), timer: fc.nat(5), delayMs: fc.oneof(fc.double({ min: -3, max: 50, noNaN: true }), fc.constantFrom(0, 1, 2, 10)) }),
+      fc.record({ kind: fc.constant('disarm' as const), timer: fc.nat(5) }),
+      fc.record({ kind: fc.constant('advance' as const), ms: fc.oneof(fc.double({ min: 0, max: 60, noNaN: true }), fc.constantFrom(1, 2, 10)) }),
+      fc.record({ kind: fc.constant('rearmInCallback' as const), timer: fc.nat(5), delayMs: fc.double({ min: 0, max: 20, noNaN: true }) }),
+    );
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 5 }), fc.array(op, { maxLength: 80 }), (leadMs, ops) => {
+        const clock = new SleepRecordingClock(0);
+        const timers = new DeadlineTimers(clock, { leadMs });
+        // What each timer's live arming expects: fire at max(deadline, the time it was armed).
+        const expected = new Map<number, number>();
+        const rearm = new Map<number, number>();
+        const problems: string[] = [];
+        const ts = Array.from({ length: 6 }, (_, i) => timers.create(() => {
+          const want = expected.get(i);
+          if (want === undefined) problems.push(`${i} fired without an arming at ${clock.now()}`);
+          else if (clock.now() !== want) problems.push(`${i} fired at ${clock.now()}, expected ${want}`);
+          expected.delete(i);
+          const again = rearm.get(i);
+          rearm.delete(i);
+          if (again !== undefined) arm(i, clock.now() + again);
+        }));
+        const arm = (i: number, at: number): void => {
+          expected.set(i, Math.max(at, clock.now()));
+          ts[i]?.arm(at);
+        };
+        for (const o of ops) {
+          if (o.kind === 'arm') arm(o.timer, clock.now() + o.delayMs);
+          else if (o.kind === 'disarm') {
+            ts[o.timer]?.disarm();
+            expected.delete(o.timer);
+          } else if (o.kind === 'rearmInCallback') rearm.set(o.timer, o.delayMs);
+          else clock.advance(o.ms);
+        }
+        clock.advance(1000);
+        expect(problems).toEqual([]);
+        expect(expected.size).toBe(0);
+        expect(timers.size).toBe(0);
+        expect(clock.pendingTimers).toBe(0);
+        for (const ms of clock.sleeps) expect(ms).toBeLessThanOrEqual(leadMs + 2);
       }),
       { numRuns: 300, seed: Number(process.env.GUESTHB_FAULT_SEED ?? 17) },
     );

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
 import { pino } from 'pino';
 import { systemClock, systemRandom } from '@guesthb/daemon-kit';
-import { channelFileName } from '@guesthb/protocol';
+import { channelFileName, type Clock } from '@guesthb/protocol';
 import { buildConfig, createGuestServer, type GuestServer, type WatchChannelDir } from '../../src/index.js';
 import { FakeAgent } from './fake-agent.js';
 import { TestGuest, type TestGuestOptions } from './test-guest.js';
@@ -43,6 +43,8 @@ export interface ServerOptions {
   readonly agentUrl: string;
   readonly ini?: string;
   readonly watchChannelDir?: WatchChannelDir;
+  /** The real clock unless given (e.g. one that records its sleeps). */
+  readonly clock?: Clock;
 }
 
 export async function startServer(o: ServerOptions): Promise<GuestServer> {
@@ -52,7 +54,7 @@ export async function startServer(o: ServerOptions): Promise<GuestServer> {
     osHostname: 'unused',
   });
   const server = createGuestServer({
-    config, log: pino({ level: process.env['GS_TEST_LOG'] ?? 'silent' }), clock: systemClock, random: systemRandom, wallClockMs: () => Date.now(),
+    config, log: pino({ level: process.env['GS_TEST_LOG'] ?? 'silent' }), clock: o.clock ?? systemClock, random: systemRandom, wallClockMs: () => Date.now(),
     ...(o.watchChannelDir === undefined ? {} : { watchChannelDir: o.watchChannelDir }),
   });
   onTestFinished(() => server.close());
