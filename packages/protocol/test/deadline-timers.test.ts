@@ -177,13 +177,19 @@ class SleepRecordingClock extends ManualClock {
   }
 }
 
+/** A 1 ms lead on a clock that records its sleeps, and two timers that record when they fire. */
+function leadSetup() {
+  const clock = new SleepRecordingClock(0);
+  const timers = new DeadlineTimers(clock, { leadMs: 1 });
+  const fired: number[] = [];
+  const a = timers.create(() => fired.push(clock.now()));
+  const b = timers.create(() => fired.push(clock.now()));
+  return { clock, fired, a, b };
+}
+
 describe('DeadlineTimers with a lead (sub-millisecond deadlines)', () => {
   it('arms the clock timer the lead early and sleeps the rest: a fractional deadline fires exactly, never before', () => {
-    const clock = new SleepRecordingClock(0);
-    const timers = new DeadlineTimers(clock, { leadMs: 1 });
-    const fired: number[] = [];
-    const a = timers.create(() => fired.push(clock.now()));
-    const b = timers.create(() => fired.push(clock.now()));
+    const { clock, fired, a, b } = leadSetup();
     a.arm(400.25);
     b.arm(400.25);
     clock.advance(399);
@@ -206,11 +212,7 @@ describe('DeadlineTimers with a lead (sub-millisecond deadlines)', () => {
   });
 
   it('never sleeps towards a deadline further than the lead and its slack (the one it woke for was disarmed)', () => {
-    const clock = new SleepRecordingClock(0);
-    const timers = new DeadlineTimers(clock, { leadMs: 1 });
-    const fired: number[] = [];
-    const a = timers.create(() => fired.push(clock.now()));
-    const b = timers.create(() => fired.push(clock.now()));
+    const { clock, fired, a, b } = leadSetup();
     a.arm(100);
     b.arm(200);
     a.disarm();
