@@ -49,7 +49,7 @@ export class ManualClock implements Clock {
     if (typeof handle === 'number') this.#timers.delete(handle);
   }
 
-  /** Moves time forward by `ms` without firing anything, as a blocked thread sees it: due timers fire at the next advance, late. */
+  /** Moves time forward by `ms` without firing anything, as a blocked thread sees it: what fell due meanwhile fires late, in the advance that slept or the next one. */
   sleep(ms: number): void {
     this.#now += ms > 0 ? ms : 0;
   }
