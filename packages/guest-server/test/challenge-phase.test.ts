@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { ChallengePhases, nearestOnPhase } from '../src/challenge-phase.js';
 import { initialInstanceState, nextDeadline, stepInstance } from '../src/index.js';
 import { INIT, policy, run } from './helpers/machine.js';
-import { DEFAULT_CHALLENGE_PHASES, buildConfig } from '../src/config.js';
+import { DEFAULT_CHALLENGE_PHASES, DEFAULT_TIMER_LEAD_MS, MAX_TIMER_LEAD_MS, buildConfig } from '../src/config.js';
 
 describe('nearestOnPhase', () => {
   it('is on the phase and within half an interval of now, later on a tie', () => {
@@ -79,7 +79,7 @@ describe('ChallengePhases', () => {
   });
 });
 
-describe('[client] challenge_phases, challenge_phase_guests', () => {
+describe('[client] challenge_phases, challenge_phase_guests, timer_lead_ms', () => {
   const config = (text: string): ReturnType<typeof buildConfig> => buildConfig({ iniText: text, cli: {}, osHostname: 'h' });
 
   it('defaults to 64 phases of 8 guests; 0 turns phases off; a power of two up to 1024', () => {
@@ -96,5 +96,14 @@ describe('[client] challenge_phases, challenge_phase_guests', () => {
     expect(() => config('[client]\nchallenge_phases = 2048\n')).toThrow(/challenge_phases/);
     expect(() => config('[client]\nchallenge_phases = -1\n')).toThrow(/challenge_phases/);
     expect(() => config('[client]\nchallenge_phase_guests = 0\n')).toThrow(/challenge_phase_guests/);
+  });
+
+  it('timer_lead_ms defaults to 1 ms; 0 turns it off; at most 5; other values are refused, naming the key', () => {
+    expect(DEFAULT_TIMER_LEAD_MS).toBe(1);
+    expect(config('').timerLeadMs).toBe(1);
+    expect(config('[client]\ntimer_lead_ms = 0\n').timerLeadMs).toBe(0);
+    expect(config(`[client]\ntimer_lead_ms = ${MAX_TIMER_LEAD_MS}\n`).timerLeadMs).toBe(5);
+    expect(() => config('[client]\ntimer_lead_ms = 6\n')).toThrow(/timer_lead_ms/);
+    expect(() => config('[client]\ntimer_lead_ms = -1\n')).toThrow(/timer_lead_ms/);
   });
 });

@@ -7,7 +7,6 @@ import { describe, expect, it } from 'vitest';
 import { systemClock } from '@guesthb/daemon-kit';
 import type { Clock } from '@guesthb/protocol';
 import { startAgent, startGuest, startServer, tempDir, until, uuidOf } from './helpers/harness.js';
-import { DEFAULT_TIMER_LEAD_MS, MAX_TIMER_LEAD_MS, buildConfig } from '../src/config.js';
 import type { TestGuest } from './helpers/test-guest.js';
 
 const INTERVAL_MS = 1000;
@@ -49,18 +48,7 @@ describe('challenge phases over real sockets (issue 17)', () => {
   });
 });
 
-describe('[client] timer_lead_ms (issue 17, README "Timer lead")', () => {
-  const config = (text: string): ReturnType<typeof buildConfig> => buildConfig({ iniText: text, cli: {}, osHostname: 'h' });
-
-  it('defaults to 1 ms; 0 turns it off; at most 5; other values are refused, naming the key', () => {
-    expect(DEFAULT_TIMER_LEAD_MS).toBe(1);
-    expect(config('').timerLeadMs).toBe(1);
-    expect(config('[client]\ntimer_lead_ms = 0\n').timerLeadMs).toBe(0);
-    expect(config(`[client]\ntimer_lead_ms = ${MAX_TIMER_LEAD_MS}\n`).timerLeadMs).toBe(5);
-    expect(() => config('[client]\ntimer_lead_ms = 6\n')).toThrow(/timer_lead_ms/);
-    expect(() => config('[client]\ntimer_lead_ms = -1\n')).toThrow(/timer_lead_ms/);
-  });
-
+describe('[client] timer_lead_ms over real sockets (issue 17, README "Timer lead"; the key itself: challenge-phase.test.ts)', () => {
   /** The real clock, recording what the server asks it to sleep. */
   function recordingClock(): { clock: Clock; sleeps: number[] } {
     const sleeps: number[] = [];
